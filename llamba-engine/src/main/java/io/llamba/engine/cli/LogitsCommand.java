@@ -1,0 +1,79 @@
+package io.llamba.engine.cli;
+
+import io.llamba.engine.model.ForwardBatch;
+import io.llamba.engine.model.LoadOptions;
+import io.llamba.engine.model.Model;
+import io.llamba.engine.model.ModelLoader;
+import io.llamba.engine.model.SequenceState;
+import io.llamba.engine.model.StatePool;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+/** {@code logits}: runs token ids through a model and prints the logits as JSON; needs no tokenizer. */
+final class LogitsCommand implements Command {
+    @Override
+    public String name() {
+        return "logits";
+    }
+
+    @Override
+    public String summary() {
+        return "print the logits for token ids, as JSON (no tokenizer needed)";
+    }
+
+    @Override
+    public String help() {
+        return """
+                Usage: logits --model DIR --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
+
+                Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:
+                one row of vocab_size floats for the last position, or one per position with
+                --all-positions. For comparing the engine with any reference implementation.
+
+                  --model DIR        model directory (config.json and safetensors weights)
+                  --ids LIST         comma-separated token ids
+                  --all-positions    print a row for every position, not only the last
+                  --threads N        CPU threads (default: all processors)
+                  --backend B        auto (default), cpu or cuda""";
+    }
+
+    @Override
+    public int run(Options o, PrintStream out, PrintStream err) {
+        Path dir = o.path("model");
+        int[] ids = o.intList("ids");
+        boolean all = o.flag("all-positions");
+        LoadOptions load = CliSupport.loadOptions(o);
+        o.checkAllUsed();
+        if (ids.length == 0) {
+            throw new UsageException("--ids is empty");
+        }
+        try (Model model = ModelLoader.load(dir, load); StatePool pool = model.createStatePool(1)) {
+            int v = model.vocabSize();
+            for (int id : ids) {
+                if (id < 0 || id >= v) {
+                    throw new UsageException("--ids: token id " + id + " outside the vocabulary [0, " + v + ")");
+                }
+            }
+            SequenceState state = pool.tryAcquire().orElseThrow();
+            float[] logits = new float[(all ? ids.length : 1) * v];
+            model.forward(new ForwardBatch().add(new ForwardBatch.Entry(state, ids, 0, ids.length, logits, all)));
+            StringBuilder sb = new StringBuilder(logits.length * 12);
+            sb.append("{\"logits\": [");
+            int rows = all ? ids.length : 1;
+            for (int r = 0; r < rows; r++) {
+                sb.append(r == 0 ? "[" : ", [");
+                for (int i = 0; i < v; i++) {
+                    if (i > 0) {
+                        sb.append(", ");
+                    }
+                    sb.append(logits[r * v + i]);
+                }
+                sb.append(']');
+            }
+            sb.append("]}");
+            out.println(sb);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,22 @@
+package io.llamba.engine.model;
+
+/**
+ * The recurrent state of one sequence (for Llamba: the conv window and the SSM state of every layer).
+ * Owned by exactly one sequence at a time; obtained from a {@link StatePool} of the model that runs it.
+ */
+public interface SequenceState {
+    /** Tokens consumed so far. */
+    int position();
+
+    /** Back to the empty state (position 0). */
+    void reset();
+
+    /** A host copy of this state, independent of later steps (for prefix caching). */
+    StateSnapshot snapshot();
+
+    /** Replaces this state with a snapshot taken from a state of the same model. */
+    void restore(StateSnapshot snapshot);
+
+    /** Bytes this state holds. */
+    long bytes();
+}
