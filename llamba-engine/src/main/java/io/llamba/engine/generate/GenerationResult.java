@@ -1,0 +1,26 @@
+package io.llamba.engine.generate;
+
+/**
+ * The outcome of one generation.
+ *
+ * @param text              the generated text (stop strings and stop tokens excluded)
+ * @param tokens            the generated token ids (the stop token excluded)
+ * @param finishReason      why it ended
+ * @param stopString        the stop string that ended it, or null
+ * @param promptTokens      tokens in the prompt
+ * @param completionTokens  tokens generated (the stop token included, as OpenAI counts)
+ * @param queueNanos        time waiting for admission
+ * @param timeToFirstTokenNanos time from submission to the first generated token
+ * @param totalNanos        time from submission to the end
+ * @param error             the failure when finishReason is ERROR, else null
+ */
+public record GenerationResult(String text, int[] tokens, FinishReason finishReason, String stopString, int promptTokens,
+                               int completionTokens, long queueNanos, long timeToFirstTokenNanos, long totalNanos,
+                               Throwable error) {
+
+    /** Generated tokens per second after the first one, or 0 when too few. */
+    public double decodeTokensPerSecond() {
+        long decodeNanos = totalNanos - timeToFirstTokenNanos;
+        return completionTokens > 1 && decodeNanos > 0 ? (completionTokens - 1) * 1e9 / decodeNanos : 0;
+    }
+}
