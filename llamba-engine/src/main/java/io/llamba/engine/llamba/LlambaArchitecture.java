@@ -55,18 +55,10 @@ public final class LlambaArchitecture implements ModelArchitecture {
             specs.add(TensorSpec.of(p + "mlp.up_proj.weight", new Normal(std), c.intermediateSize(), d));
             specs.add(TensorSpec.of(p + "mlp.down_proj.weight", new Normal((float) (1.0 / Math.sqrt(c.intermediateSize())) / c.nLayer()),
                     d, c.intermediateSize()));
-            if (c.mlpBias()) {
-                specs.add(TensorSpec.of(p + "mlp.gate_proj.bias", new Normal(0.02f), c.intermediateSize()));
-                specs.add(TensorSpec.of(p + "mlp.up_proj.bias", new Normal(0.02f), c.intermediateSize()));
-                specs.add(TensorSpec.of(p + "mlp.down_proj.bias", new Normal(0.02f), d));
-            }
         }
         specs.add(TensorSpec.of("backbone.final_layernorm.weight", new Constant(1f), d));
         if (!c.tieEmbeddings()) {
             specs.add(TensorSpec.padded("lm_head.weight", new Normal(std), c.vocabSize(), c.paddedVocabSize(), d));
-        }
-        if (c.lmHeadBias()) {
-            specs.add(TensorSpec.paddedVector("lm_head.bias", new Constant(0f), c.vocabSize(), c.paddedVocabSize()));
         }
         return specs;
     }

@@ -9,9 +9,9 @@ import io.llamba.engine.json.JsonObject;
  * with errors naming the field.
  */
 public record LlambaConfig(
-        int vocabSize, int padVocabSizeMultiple, boolean tieEmbeddings, boolean lmHeadBias,
+        int vocabSize, int padVocabSizeMultiple, boolean tieEmbeddings,
         int dModel, int nLayer, float normEpsilon,
-        int intermediateSize, boolean mlpBias,
+        int intermediateSize,
         int dState, int nVHeads, int nQkHeads, int expand, int dConv, boolean convSilu, boolean ssmBias, int chunkSize,
         int maxContext) {
 
@@ -29,16 +29,21 @@ public record LlambaConfig(
         if (!convAct.equals("identity") && !convAct.equals("silu")) {
             throw ssm.error("activation", "unsupported conv activation '" + convAct + "' (supported: identity, silu)");
         }
+        // The architecture has no tensors for these; accepting them would silently ignore the flag.
+        if (json.optBoolean("lm_head_bias", false)) {
+            throw json.error("lm_head_bias", "true is not supported by the Llamba architecture (no lm_head.bias tensor)");
+        }
+        if (mlp.optBoolean("bias", false)) {
+            throw mlp.error("bias", "true is not supported by the Llamba architecture (the MLP has no biases)");
+        }
         LlambaConfig c = new LlambaConfig(
                 positive(json, "vocab_size", json.getInt("vocab_size")),
                 positive(json, "pad_vocab_size_multiple", json.optInt("pad_vocab_size_multiple", 8)),
                 json.optBoolean("tie_embeddings", false),
-                json.optBoolean("lm_head_bias", false),
                 positive(json, "d_model", json.getInt("d_model")),
                 positive(json, "n_layer", json.getInt("n_layer")),
                 (float) json.optDouble("norm_epsilon", 1e-5),
                 positive(mlp, "intermediate_size", mlp.getInt("intermediate_size")),
-                mlp.optBoolean("bias", false),
                 positive(ssm, "d_state", ssm.getInt("d_state")),
                 positive(ssm, "n_v_heads", ssm.getInt("n_v_heads")),
                 positive(ssm, "n_qk_heads", ssm.getInt("n_qk_heads")),

@@ -34,14 +34,13 @@ final class LlambaCpuModel implements Model {
     private final Parallel parallel;
     private final CpuMatrix embedding;
     private final CpuMatrix head;
-    private final float[] headBias;
     private final float[] finalNorm;
     private final Layer[] layers;
     private final ModelInfo info;
 
     private record Layer(float[] inNorm, CpuMatrix inProj, float[] inProjBias, float[] zBias, float[] convW, float[] convB,
                          float[] dSkip, CpuMatrix outProj, float[] outProjBias, float[] postNorm,
-                         CpuMatrix gate, float[] gateBias, CpuMatrix up, float[] upBias, CpuMatrix down, float[] downBias) {
+                         CpuMatrix gate, CpuMatrix up, CpuMatrix down) {
     }
 
     /** A run of one entry's tokens inside a pass. */
@@ -69,7 +68,6 @@ final class LlambaCpuModel implements Model {
         int v = c.vocabSize();
         this.embedding = CpuMatrix.of(ck.get("backbone.embedding.weight"), v);
         this.head = c.tieEmbeddings() ? embedding : CpuMatrix.of(ck.get("lm_head.weight"), v);
-        this.headBias = c.lmHeadBias() ? prefix(ck.get("lm_head.bias"), v) : null;
         this.finalNorm = ck.get("backbone.final_layernorm.weight").toFloatArray();
         this.layers = new Layer[c.nLayer()];
         for (int i = 0; i < layers.length; i++) {
@@ -86,11 +84,8 @@ final class LlambaCpuModel implements Model {
                     c.ssmBias() ? ck.get(p + "mixer.out_proj.bias").toFloatArray() : null,
                     ck.get(p + "post_attention_layernorm.weight").toFloatArray(),
                     CpuMatrix.of(ck.get(p + "mlp.gate_proj.weight")),
-                    c.mlpBias() ? ck.get(p + "mlp.gate_proj.bias").toFloatArray() : null,
                     CpuMatrix.of(ck.get(p + "mlp.up_proj.weight")),
-                    c.mlpBias() ? ck.get(p + "mlp.up_proj.bias").toFloatArray() : null,
-                    CpuMatrix.of(ck.get(p + "mlp.down_proj.weight")),
-                    c.mlpBias() ? ck.get(p + "mlp.down_proj.bias").toFloatArray() : null);
+                    CpuMatrix.of(ck.get(p + "mlp.down_proj.weight")));
         }
         this.parallel = new Parallel(threads);
         long params = ck.tensors().values().stream().mapToLong(TensorInfo::elementCount).sum();
@@ -110,11 +105,6 @@ final class LlambaCpuModel implements Model {
                 Runtime.getRuntime().availableProcessors() + " processors, " + threads + " threads, "
                         + System.getProperty("os.arch") + ", " + F.vectorBitSize() + "-bit vectors",
                 details);
-    }
-
-    private static float[] prefix(TensorInfo t, int n) {
-        float[] all = t.toFloatArray();
-        return java.util.Arrays.copyOf(all, n);
     }
 
     @Override
@@ -347,16 +337,13 @@ final class LlambaCpuModel implements Model {
         final int in = c.intermediateSize();
         norm(l.postNorm, t);
         l.gate.matmul(parallel, xn, t, gateBuf, in);
-        addBias(gateBuf, t, in, l.gateBias);
         l.up.matmul(parallel, xn, t, upBuf, in);
-        addBias(upBuf, t, in, l.upBias);
         parallel.forRange(t, 4, (from, to) -> {
             for (int r = from; r < to; r++) {
                 CpuKernels.swiglu(gateBuf, r * in, upBuf, r * in, in);
             }
         });
         l.down.matmul(parallel, gateBuf, t, tmp, d);
-        addBias(tmp, t, d, l.downBias);
         CpuKernels.add(x, 0, tmp, 0, t * d);
     }
 
@@ -388,7 +375,6 @@ final class LlambaCpuModel implements Model {
             logitRows = new float[rows * v];
         }
         head.matmul(parallel, xn, rows, logitRows, v);
-        addBias(logitRows, rows, v, headBias);
         r = 0;
         for (Segment s : segments) {
             if (!s.wantsLogits()) {
