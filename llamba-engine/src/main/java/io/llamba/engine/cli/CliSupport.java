@@ -2,6 +2,12 @@ package io.llamba.engine.cli;
 
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
+import io.llamba.engine.tokenizer.Tokenizer;
+import io.llamba.engine.tokenizer.Tokenizers;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Options shared by the commands that load a model. */
 final class CliSupport {
@@ -20,5 +26,25 @@ final class CliSupport {
             throw new UsageException("--threads must be positive (or 0 for all processors), got " + threads);
         }
         return new LoadOptions(backend, threads);
+    }
+
+    /** The model directory of --model. */
+    static Path modelDir(Options o) {
+        return o.path("model");
+    }
+
+    /**
+     * The tokenizer: --tokenizer if given, else the model directory's tokenizer.json, else the
+     * bundled Llama 3 tokenizer (Llamba checkpoints ship without one).
+     */
+    static Tokenizer tokenizer(Path modelDir, String explicit) throws IOException {
+        if (explicit != null) {
+            return Tokenizers.load(Path.of(explicit));
+        }
+        Path inModel = modelDir.resolve("tokenizer.json");
+        if (Files.isRegularFile(inModel)) {
+            return Tokenizers.load(inModel);
+        }
+        return Tokenizers.llama3();
     }
 }

@@ -12,7 +12,7 @@ public final class Main {
     static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "no-stream", "quiet");
 
     private static List<Command> commands() {
-        return List.of(new LogitsCommand(), new RandomModelCommand());
+        return List.of(new GenerateCommand(), new LogitsCommand(), new RandomModelCommand());
     }
 
     public static void main(String[] args) {

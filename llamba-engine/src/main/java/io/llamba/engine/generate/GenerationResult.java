@@ -13,10 +13,11 @@ package io.llamba.engine.generate;
  * @param timeToFirstTokenNanos time from submission to the first generated token
  * @param totalNanos        time from submission to the end
  * @param error             the failure when finishReason is ERROR, else null
+ * @param stopToken         the stop token that ended it ({@code <|eom_id|>} marks a tool call), or -1
  */
 public record GenerationResult(String text, int[] tokens, FinishReason finishReason, String stopString, int promptTokens,
                                int completionTokens, long queueNanos, long timeToFirstTokenNanos, long totalNanos,
-                               Throwable error) {
+                               Throwable error, int stopToken) {
 
     /** Generated tokens per second after the first one, or 0 when too few. */
     public double decodeTokensPerSecond() {

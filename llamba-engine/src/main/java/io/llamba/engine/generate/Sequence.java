@@ -1,0 +1,206 @@
+package io.llamba.engine.generate;
+
+import io.llamba.engine.model.SequenceState;
+import io.llamba.engine.sampling.Sampler;
+import io.llamba.engine.tokenizer.StreamingDecoder;
+import io.llamba.engine.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One request inside the engine: its prompt progress, sampler, detokenizer and stop matching. The
+ * engine thread alone touches it, apart from {@link #cancel()}.
+ */
+final class Sequence implements GenerationHandle {
+    final long id;
+    final GenerationRequest request;
+    private final GenerationListener listener;
+    private final EngineObserver observer;
+    private final Tokenizer tokenizer;
+    private final int[] stopTokens;
+    final int maxTokens;
+    final long deadlineNanos;
+    final long submittedNanos;
+    private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+
+    private volatile boolean cancelRequested;
+
+    SequenceState state;
+    /** Prompt tokens already fed. */
+    int prefilled;
+    /** Input of the next decode step: the last sampled token. */
+    final int[] next = new int[1];
+    float[] logits;
+
+    private Sampler sampler;
+    private StreamingDecoder decoder;
+    private StopMatcher stops;
+    private int[] generated = new int[16];
+    private int generatedCount;
+    private int completionTokens;
+    private final StringBuilder text = new StringBuilder();
+    private long admittedNanos;
+    private long firstTokenNanos;
+    private long lastTokenNanos;
+    private boolean finished;
+
+    Sequence(long id, GenerationRequest request, GenerationListener listener, EngineObserver observer, Tokenizer tokenizer,
+             int[] stopTokens, int maxTokens) {
+        this.id = id;
+        this.request = request;
+        this.listener = listener == null ? GenerationListener.NONE : listener;
+        this.observer = observer;
+        this.tokenizer = tokenizer;
+        this.stopTokens = stopTokens;
+        this.maxTokens = maxTokens;
+        this.submittedNanos = System.nanoTime();
+        this.deadlineNanos = request.timeout() == null ? Long.MAX_VALUE : submittedNanos + request.timeout().toNanos();
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public void cancel() {
+        cancelRequested = true;
+    }
+
+    boolean cancelRequested() {
+        return cancelRequested;
+    }
+
+    @Override
+    public CompletableFuture<GenerationResult> result() {
+        return result;
+    }
+
+    /** Called when the sequence gets its state slot. */
+    void admit(SequenceState state, int vocab) {
+        this.state = state;
+        this.admittedNanos = System.nanoTime();
+        this.logits = new float[vocab];
+        this.sampler = new Sampler(request.sampling(), request.prompt());
+        this.decoder = tokenizer.newStreamingDecoder();
+        this.stops = new StopMatcher(request.stopStrings());
+        observer.admitted(admittedNanos - submittedNanos);
+    }
+
+    boolean inPrefill() {
+        return prefilled < request.prompt().length;
+    }
+
+    int promptRemaining() {
+        return request.prompt().length - prefilled;
+    }
+
+    boolean isFinished() {
+        return finished;
+    }
+
+    /**
+     * Takes the logits of the last fed position: samples a token, streams its text, and decides
+     * whether the sequence has ended. Returns true when it has.
+     */
+    boolean onLogits(int vocab, int contextLimit) {
+        int token = sampler.sample(logits, vocab);
+        sampler.accept(token);
+        long now = System.nanoTime();
+        if (firstTokenNanos == 0) {
+            firstTokenNanos = now;
+            observer.firstToken(now - submittedNanos);
+        } else {
+            observer.interToken(now - lastTokenNanos);
+        }
+        lastTokenNanos = now;
+        completionTokens++;
+        for (int stop : stopTokens) {
+            if (token == stop) {
+                finish(FinishReason.STOP_TOKEN, token, null);
+                return true;
+            }
+        }
+        if (generatedCount == generated.length) {
+            generated = Arrays.copyOf(generated, generated.length * 2);
+        }
+        generated[generatedCount++] = token;
+        // Special tokens (headers, python_tag) are control, not text.
+        if (!tokenizer.isSpecial(token)) {
+            String safe = stops.push(decoder.push(token));
+            emit(safe);
+            if (stops.matched() != null) {
+                finish(FinishReason.STOP_STRING, -1, stops.matched());
+                return true;
+            }
+        }
+        if (generatedCount >= maxTokens || state.position() + 1 >= contextLimit) {
+            finish(FinishReason.LENGTH, -1, null);
+            return true;
+        }
+        next[0] = token;
+        return false;
+    }
+
+    private void emit(String delta) {
+        if (delta.isEmpty()) {
+            return;
+        }
+        text.append(delta);
+        try {
+            listener.onDelta(delta);
+        } catch (RuntimeException e) {
+            // A broken listener must not take the engine down; the request goes on, as its result does.
+            System.getLogger(Sequence.class.getName()).log(System.Logger.Level.WARNING, "generation listener failed", e);
+        }
+    }
+
+    /** Ends the sequence (any reason but an engine failure) and tells the listener. */
+    void finish(FinishReason reason, int stopToken, String stopString) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        if (decoder != null && reason != FinishReason.STOP_STRING) {
+            String tail = stops.push(decoder.flush());
+            if (stops.matched() != null) {
+                reason = FinishReason.STOP_STRING;
+                stopString = stops.matched();
+            } else {
+                tail += stops.flush();
+            }
+            emit(tail);
+        }
+        long now = System.nanoTime();
+        GenerationResult r = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), reason, stopString,
+                request.prompt().length, completionTokens, (admittedNanos == 0 ? now : admittedNanos) - submittedNanos,
+                firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, null, stopToken);
+        observer.finished(r);
+        try {
+            listener.onComplete(r);
+        } catch (RuntimeException e) {
+            System.getLogger(Sequence.class.getName()).log(System.Logger.Level.WARNING, "generation listener failed", e);
+        }
+        result.complete(r);
+    }
+
+    /** Ends the sequence because the engine failed. */
+    void fail(Throwable error) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        long now = System.nanoTime();
+        GenerationResult r = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), FinishReason.ERROR, null,
+                request.prompt().length, completionTokens, (admittedNanos == 0 ? now : admittedNanos) - submittedNanos,
+                firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, error, -1);
+        observer.finished(r);
+        try {
+            listener.onError(error);
+        } catch (RuntimeException e) {
+            System.getLogger(Sequence.class.getName()).log(System.Logger.Level.WARNING, "generation listener failed", e);
+        }
+        result.completeExceptionally(error);
+    }
+}
