@@ -1,13 +1,13 @@
 package io.llamba.engine.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
  * Turns generated token ids into text deltas as they come. A token may end in the middle of a
  * multi-byte UTF-8 character (emoji and CJK often span two or three byte tokens), so the bytes of
  * an unfinished character are held back until the token that completes it: no delta ever contains
- * half a character, and the deltas concatenate to {@code tokenizer.decode(allIds)}.
+ * half a character, and the deltas concatenate to {@code tokenizer.decode(allIds)}, invalid bytes
+ * included (see {@link Utf8}).
  *
  * <p>One per generated sequence; not thread-safe. Special tokens decode to their text; skipping
  * them is the caller's choice (check {@link Tokenizer#isSpecial} before pushing).
@@ -28,11 +28,11 @@ public final class StreamingDecoder {
             pending = Arrays.copyOf(pending, Math.max(size + len, pending.length * 2));
         }
         size = tokenizer.copyTokenBytes(id, pending, size);
-        int complete = completeLength(pending, size);
+        int complete = Utf8.completeLength(pending, size);
         if (complete == 0) {
             return "";
         }
-        String text = new String(pending, 0, complete, StandardCharsets.UTF_8);
+        String text = Utf8.decode(pending, 0, complete);
         System.arraycopy(pending, complete, pending, 0, size - complete);
         size -= complete;
         return text;
@@ -40,7 +40,7 @@ public final class StreamingDecoder {
 
     /** Ends the sequence: returns what is held back, with an unfinished character as U+FFFD. */
     public String flush() {
-        String text = new String(pending, 0, size, StandardCharsets.UTF_8);
+        String text = Utf8.decode(pending, 0, size);
         size = 0;
         return text;
     }
@@ -48,43 +48,5 @@ public final class StreamingDecoder {
     /** Whether bytes of an unfinished character are held back. */
     public boolean hasPending() {
         return size > 0;
-    }
-
-    /**
-     * How many leading bytes can be decoded now: all, unless the buffer ends with the start of a
-     * character that more bytes could still complete. Such a tail is a lead byte followed by fewer
-     * continuation bytes than it announces, each allowed where it stands (so overlong forms, surrogates
-     * and code points past U+10FFFF are never held: they are U+FFFD whatever follows).
-     */
-    static int completeLength(byte[] b, int n) {
-        for (int k = 1; k <= 3 && k <= n; k++) {
-            int p = n - k;
-            int lead = b[p] & 0xFF;
-            if (lead < 0x80) {
-                return n;
-            }
-            if (lead < 0xC0) {
-                continue; // continuation byte: look further back for its lead
-            }
-            int need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-            if (lead < 0xC2 || lead > 0xF4 || k >= need) {
-                return n; // never valid, or complete
-            }
-            if (k >= 2 && !validSecond(lead, b[p + 1] & 0xFF)) {
-                return n;
-            }
-            return p;
-        }
-        return n;
-    }
-
-    private static boolean validSecond(int lead, int second) {
-        return switch (lead) {
-            case 0xE0 -> second >= 0xA0 && second <= 0xBF;
-            case 0xED -> second >= 0x80 && second <= 0x9F;
-            case 0xF0 -> second >= 0x90 && second <= 0xBF;
-            case 0xF4 -> second >= 0x80 && second <= 0x8F;
-            default -> second >= 0x80 && second <= 0xBF;
-        };
     }
 }

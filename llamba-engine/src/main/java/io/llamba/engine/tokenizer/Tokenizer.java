@@ -90,9 +90,13 @@ public final class Tokenizer {
         return encoder.toArray();
     }
 
-    /** Decodes ids to text; byte sequences that are not valid UTF-8 become U+FFFD. Specials give their text. */
+    /**
+     * Decodes ids to text. Special tokens give their text; bytes that are not valid UTF-8 become U+FFFD,
+     * one per maximal ill-formed subpart, as Hugging Face and tiktoken decode them.
+     */
     public String decode(int[] ids) {
-        return new String(decodeBytes(ids), StandardCharsets.UTF_8);
+        byte[] bytes = decodeBytes(ids);
+        return Utf8.decode(bytes, 0, bytes.length);
     }
 
     /** The concatenated bytes of the tokens. */
