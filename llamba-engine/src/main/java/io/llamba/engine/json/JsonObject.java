@@ -1,6 +1,7 @@
 package io.llamba.engine.json;
 
 import java.math.BigInteger;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -145,6 +146,21 @@ public final class JsonObject {
             return (List<Object>) l;
         }
         throw error(key, "expected an array, got " + describe(v));
+    }
+
+    /** An array of objects, each wrapped with its path ({@code key[i]}) so errors point into it. */
+    public List<JsonObject> getObjectList(String key) {
+        List<Object> list = getArray(key);
+        List<JsonObject> out = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            Object v = list.get(i);
+            if (!(v instanceof Map<?, ?>)) {
+                throw new JsonException(origin + ": field " + field(key) + "[" + i + "]: expected an object, got "
+                        + describe(v));
+            }
+            out.add(wrap(v, origin, field(key) + "[" + i + "]"));
+        }
+        return out;
     }
 
     public static String describe(Object v) {

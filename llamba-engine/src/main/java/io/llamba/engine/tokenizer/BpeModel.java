@@ -1,0 +1,21 @@
+package io.llamba.engine.tokenizer;
+
+/**
+ * The byte-level BPE model proper: token bytes, merge rules, and the token of each single byte.
+ *
+ * <p>Both file formats reduce to the same rule: repeatedly merge the adjacent pair with the lowest
+ * rank, leftmost first. Hugging Face ranks a pair by its line in {@code merges}; tiktoken ranks it by
+ * the rank of the merged token, and the tiktoken loader derives the pair table from the vocabulary.
+ *
+ * @param tokens       bytes of every id (added tokens included), index over the model's own tokens
+ * @param merges       pair rules
+ * @param byteTokens   id of each single byte, -1 when the vocabulary lacks it
+ * @param ignoreMerges a piece that is itself a token is emitted whole, before any merging (Llama 3 and
+ *                     tiktoken do this; it is also what makes encoding fast)
+ * @param unknownId    emitted for a byte without a token, or -1 to drop such bytes (Hugging Face with
+ *                     no {@code unk_token})
+ * @param fuseUnknown  consecutive unknown bytes give one {@code unknownId}
+ */
+record BpeModel(TokenTable tokens, MergeTable merges, int[] byteTokens, boolean ignoreMerges, int unknownId,
+                boolean fuseUnknown) {
+}
