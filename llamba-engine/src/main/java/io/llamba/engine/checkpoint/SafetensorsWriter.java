@@ -105,7 +105,7 @@ public final class SafetensorsWriter {
         long total = 8 + padded + offset;
         Files.deleteIfExists(path);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-             Arena arena = Arena.ofConfined()) {
+             Arena arena = Arena.ofShared()) {
             MemorySegment file = ch.map(FileChannel.MapMode.READ_WRITE, 0, total, arena);
             file.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, padded);
             MemorySegment.copy(MemorySegment.ofArray(json), 0, file, 8, json.length);

@@ -229,15 +229,20 @@ public final class Engine implements AutoCloseable {
         // Closed: end whatever is left.
         for (Sequence s : running) {
             s.finish(FinishReason.CANCELLED, -1, null);
-            pool.release(s.state);
         }
-        running.clear();
+        retireFinished();
+        List<Sequence> left;
         lock.lock();
         try {
-            waiting.forEach(s -> s.finish(FinishReason.CANCELLED, -1, null));
+            left = new ArrayList<>(waiting);
             waiting.clear();
         } finally {
             lock.unlock();
+        }
+        for (Sequence s : left) {
+            s.finish(FinishReason.CANCELLED, -1, null);
+            completed.incrementAndGet();
+            s.publish();
         }
     }
 
@@ -269,6 +274,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         retireFinished();
+        List<Sequence> ended = new ArrayList<>();
         lock.lock();
         try {
             for (Iterator<Sequence> it = waiting.iterator(); it.hasNext(); ) {
@@ -282,10 +288,12 @@ public final class Engine implements AutoCloseable {
                 }
                 completed.incrementAndGet();
                 it.remove();
+                ended.add(s);
             }
         } finally {
             lock.unlock();
         }
+        ended.forEach(Sequence::publish);
     }
 
     /** Moves waiting requests into free slots, first come first served. */
@@ -337,19 +345,24 @@ public final class Engine implements AutoCloseable {
         return prefill;
     }
 
+    /** Frees the slots of finished sequences, then tells their callers. */
     private void retireFinished() {
-        boolean any = false;
+        List<Sequence> ended = null;
         for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
             Sequence s = it.next();
             if (s.isFinished()) {
                 pool.release(s.state);
                 completed.incrementAndGet();
                 it.remove();
-                any = true;
+                if (ended == null) {
+                    ended = new ArrayList<>();
+                }
+                ended.add(s);
             }
         }
-        if (any) {
+        if (ended != null) {
             runningCount = running.size();
+            ended.forEach(Sequence::publish);
         }
     }
 

@@ -44,6 +44,8 @@ final class Sequence implements GenerationHandle {
     private long firstTokenNanos;
     private long lastTokenNanos;
     private boolean finished;
+    /** Set by finish/fail; delivered by publish() once the engine has freed the slot. */
+    private GenerationResult outcome;
 
     Sequence(long id, GenerationRequest request, GenerationListener listener, EngineObserver observer, Tokenizer tokenizer,
              int[] stopTokens, int maxTokens) {
@@ -173,16 +175,9 @@ final class Sequence implements GenerationHandle {
             emit(tail);
         }
         long now = System.nanoTime();
-        GenerationResult r = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), reason, stopString,
+        outcome = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), reason, stopString,
                 request.prompt().length, completionTokens, (admittedNanos == 0 ? now : admittedNanos) - submittedNanos,
                 firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, null, stopToken);
-        observer.finished(r);
-        try {
-            listener.onComplete(r);
-        } catch (RuntimeException e) {
-            System.getLogger(Sequence.class.getName()).log(System.Logger.Level.WARNING, "generation listener failed", e);
-        }
-        result.complete(r);
     }
 
     /** Ends the sequence because the engine failed. */
@@ -192,15 +187,34 @@ final class Sequence implements GenerationHandle {
         }
         finished = true;
         long now = System.nanoTime();
-        GenerationResult r = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), FinishReason.ERROR, null,
+        outcome = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), FinishReason.ERROR, null,
                 request.prompt().length, completionTokens, (admittedNanos == 0 ? now : admittedNanos) - submittedNanos,
                 firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, error, -1);
+    }
+
+    /**
+     * Tells the observer, the listener and the future how the sequence ended. The engine calls it
+     * after freeing the slot, so a caller woken by the result sees the engine without this request.
+     */
+    void publish() {
+        GenerationResult r = outcome;
+        if (r == null || result.isDone()) {
+            return;
+        }
         observer.finished(r);
         try {
-            listener.onError(error);
+            if (r.error() != null) {
+                listener.onError(r.error());
+            } else {
+                listener.onComplete(r);
+            }
         } catch (RuntimeException e) {
             System.getLogger(Sequence.class.getName()).log(System.Logger.Level.WARNING, "generation listener failed", e);
         }
-        result.completeExceptionally(error);
+        if (r.error() != null) {
+            result.completeExceptionally(r.error());
+        } else {
+            result.complete(r);
+        }
     }
 }
