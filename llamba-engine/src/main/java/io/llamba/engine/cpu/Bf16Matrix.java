@@ -28,22 +28,17 @@ public final class Bf16Matrix extends CpuMatrix {
         super(name, rows, cols, data);
     }
 
+    /** The same summation order as {@link #matmul}, so a row's result does not depend on the batch it is in. */
     @Override
     public float dot(int row, float[] x, int xOff) {
         long base = (long) row * cols * 2;
         int n = F.loopBound(cols);
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (; i + 2 * F.length() <= n; i += 2 * F.length()) {
-            acc0 = load(base + i * 2L).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = load(base + (i + F.length()) * 2L)
-                    .fma(FloatVector.fromArray(F, x, xOff + i + F.length()), acc1);
-        }
         for (; i < n; i += F.length()) {
-            acc0 = load(base + i * 2L).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc = load(base + i * 2L).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = acc.reduceLanes(VectorOperators.ADD);
         for (; i < cols; i++) {
             sum += Floats.bf16ToFloat(data.get(Floats.U16, base + i * 2L)) * x[xOff + i];
         }

@@ -17,22 +17,17 @@ public final class F32Matrix extends CpuMatrix {
         super(name, rows, cols, data);
     }
 
+    /** The same summation order as {@link #matmul}, so a row's result does not depend on the batch it is in. */
     @Override
     public float dot(int row, float[] x, int xOff) {
         long base = (long) row * cols * 4;
         int n = F.loopBound(cols);
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (; i + 2 * F.length() <= n; i += 2 * F.length()) {
-            acc0 = FloatVector.fromMemorySegment(F, data, base + i * 4L, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, data, base + (i + F.length()) * 4L, LE)
-                    .fma(FloatVector.fromArray(F, x, xOff + i + F.length()), acc1);
-        }
         for (; i < n; i += F.length()) {
-            acc0 = FloatVector.fromMemorySegment(F, data, base + i * 4L, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc = FloatVector.fromMemorySegment(F, data, base + i * 4L, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = acc.reduceLanes(VectorOperators.ADD);
         for (; i < cols; i++) {
             sum += data.get(Floats.F32, base + i * 4L) * x[xOff + i];
         }
