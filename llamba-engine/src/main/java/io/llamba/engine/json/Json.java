@@ -314,6 +314,17 @@ public final class Json {
     }
 
     public static void write(Object value, StringBuilder sb) {
+        write(value, sb, ",", ":");
+    }
+
+    /** Single-line JSON with Python's default separators ({@code ", "} and {@code ": "}), as {@code json.dumps(value)}. */
+    public static String writeSpaced(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(value, sb, ", ", ": ");
+        return sb.toString();
+    }
+
+    private static void write(Object value, StringBuilder sb, String itemSep, String keySep) {
         switch (value) {
             case null -> sb.append("null");
             case String s -> quote(s, sb);
@@ -322,18 +333,18 @@ public final class Json {
             case Double d -> writeDouble(d, sb);
             case BigDecimal bd -> sb.append(bd.toPlainString());
             case Number n -> sb.append(n);
-            case JsonObject o -> write(o.asMap(), sb);
+            case JsonObject o -> write(o.asMap(), sb, itemSep, keySep);
             case Map<?, ?> m -> {
                 sb.append('{');
                 boolean first = true;
                 for (Map.Entry<?, ?> e : m.entrySet()) {
                     if (!first) {
-                        sb.append(',');
+                        sb.append(itemSep);
                     }
                     first = false;
                     quote(String.valueOf(e.getKey()), sb);
-                    sb.append(':');
-                    write(e.getValue(), sb);
+                    sb.append(keySep);
+                    write(e.getValue(), sb, itemSep, keySep);
                 }
                 sb.append('}');
             }
@@ -342,10 +353,10 @@ public final class Json {
                 boolean first = true;
                 for (Object o : it) {
                     if (!first) {
-                        sb.append(',');
+                        sb.append(itemSep);
                     }
                     first = false;
-                    write(o, sb);
+                    write(o, sb, itemSep, keySep);
                 }
                 sb.append(']');
             }
@@ -353,7 +364,7 @@ public final class Json {
                 sb.append('[');
                 for (int i = 0; i < a.length; i++) {
                     if (i > 0) {
-                        sb.append(',');
+                        sb.append(itemSep);
                     }
                     sb.append(a[i]);
                 }
@@ -363,13 +374,13 @@ public final class Json {
                 sb.append('[');
                 for (int i = 0; i < a.length; i++) {
                     if (i > 0) {
-                        sb.append(',');
+                        sb.append(itemSep);
                     }
                     writeFloat(a[i], sb);
                 }
                 sb.append(']');
             }
-            case Object[] a -> write(List.of(a), sb);
+            case Object[] a -> write(List.of(a), sb, itemSep, keySep);
             default -> throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON");
         }
     }
@@ -389,6 +400,44 @@ public final class Json {
             sb.append((long) d);
         } else {
             sb.append(d);
+        }
+    }
+
+    /**
+     * Writes a value indented like Python's {@code json.dumps(value, indent=4, ensure_ascii=False)}
+     * (and Jinja's {@code tojson(indent=4)}), so prompts rendered here match those of Python tools.
+     */
+    public static String writeIndented(Object value) {
+        StringBuilder sb = new StringBuilder();
+        writeIndented(value, sb, 0);
+        return sb.toString();
+    }
+
+    private static void writeIndented(Object value, StringBuilder sb, int depth) {
+        if (value instanceof JsonObject o) {
+            value = o.asMap();
+        }
+        if (value instanceof Map<?, ?> m && !m.isEmpty()) {
+            sb.append("{\n");
+            int i = 0;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                sb.append("    ".repeat(depth + 1));
+                quote(String.valueOf(e.getKey()), sb);
+                sb.append(": ");
+                writeIndented(e.getValue(), sb, depth + 1);
+                sb.append(++i < m.size() ? ",\n" : "\n");
+            }
+            sb.append("    ".repeat(depth)).append('}');
+        } else if (value instanceof List<?> l && !l.isEmpty()) {
+            sb.append("[\n");
+            for (int i = 0; i < l.size(); i++) {
+                sb.append("    ".repeat(depth + 1));
+                writeIndented(l.get(i), sb, depth + 1);
+                sb.append(i + 1 < l.size() ? ",\n" : "\n");
+            }
+            sb.append("    ".repeat(depth)).append(']');
+        } else {
+            write(value, sb);
         }
     }
 
