@@ -12,7 +12,7 @@ public final class Main {
     static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "no-stream", "quiet");
 
     private static List<Command> commands() {
-        return List.of();
+        return List.of(new TokenizeCommand(), new BenchTokenizerCommand());
     }
 
     public static void main(String[] args) {
