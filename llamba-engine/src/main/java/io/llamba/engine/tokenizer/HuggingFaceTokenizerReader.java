@@ -160,7 +160,7 @@ final class HuggingFaceTokenizerReader {
             }
             unknown = id;
         }
-        BpeModel bpe = new BpeModel(new TokenTable(bytes, indexed), merges, byteTokens,
+        BpeModel bpe = BpeModel.of(new TokenTable(bytes, indexed), merges, byteTokens,
                 model.optBoolean("ignore_merges", false), unknown, model.optBoolean("fuse_unk", false));
         return new Tokenizer(origin, bpe, added, pre);
     }

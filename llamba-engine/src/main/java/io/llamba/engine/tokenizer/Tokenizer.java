@@ -150,8 +150,7 @@ public final class Tokenizer {
         if (id != null) {
             return OptionalInt.of(id);
         }
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        int found = tokens.find(b, 0, b.length);
+        int found = tokens.find(text.getBytes(StandardCharsets.UTF_8));
         return found >= 0 ? OptionalInt.of(found) : OptionalInt.empty();
     }
 
