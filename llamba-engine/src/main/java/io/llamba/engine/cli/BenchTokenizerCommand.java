@@ -24,14 +24,14 @@ public final class BenchTokenizerCommand implements Command {
 
                 Generates N MB of mixed text deterministically (English prose, source code, numbers and
                 tables, whitespace runs, CJK, emoji, accented and other scripts, as documents of a few
-                KB), encodes and decodes it on one thread after %s warm-up passes, and prints the
+                KB), encodes and decodes it on one thread after three warm-up passes, and prints the
                 median and best MB/s (of UTF-8 text) over the measured passes.
 
                 Options:
                 %s
                   --mb N             megabytes of text to generate (default 4; decimals allowed)
                   --seed S           corpus seed (default 1): the same seed gives the same text
-                  --help             show this text""".formatted("3", TokenizerOption.HELP);
+                  --help             show this text""".formatted(TokenizerOption.HELP);
     }
 
     @Override

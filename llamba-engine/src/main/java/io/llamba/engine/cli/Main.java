@@ -67,7 +67,7 @@ public final class Main {
         sb.append("Usage: java --add-modules jdk.incubator.vector -jar llamba-engine.jar COMMAND [options]\n\n");
         sb.append("Commands:\n");
         for (Command c : byName.values()) {
-            sb.append(String.format("  %-14s %s%n", c.name(), c.summary()));
+            sb.append(String.format("  %-16s %s%n", c.name(), c.summary()));
         }
         sb.append("\nRun a command with --help for its options.");
         return sb.toString();

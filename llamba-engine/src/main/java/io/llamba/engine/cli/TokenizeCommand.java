@@ -51,7 +51,7 @@ public final class TokenizeCommand implements Command {
                 status 1 and a message naming the line; lines before it have been written.
 
                 Example:
-                  echo '{"text": "Hello, world!"}' | java -jar llamba-engine.jar tokenize
+                  echo '{"text": "Hello, world!"}' | java --add-modules jdk.incubator.vector -jar llamba-engine.jar tokenize
                   {"ids":[9906,11,1917,0]}""".formatted(TokenizerOption.HELP);
     }
 

@@ -7,10 +7,11 @@ import java.nio.file.Path;
 
 /** The {@code --tokenizer FILE} option shared by the tokenizer commands. */
 final class TokenizerOption {
-    static final String HELP = """
-              --tokenizer FILE   tokenizer.json (Hugging Face) or tokenizer.model (tiktoken, with the Llama 3
-                                 special tokens), or a directory holding one; default: the Llama 3
-                                 tokenizer bundled with the engine""";
+    /** Help lines for the option, indented like the other options of a command's help. */
+    static final String HELP =
+            "  --tokenizer FILE   tokenizer.json (Hugging Face) or tokenizer.model (tiktoken, with the\n"
+            + "                     Llama 3 special tokens), or a directory holding one; default: the\n"
+            + "                     Llama 3 tokenizer bundled with the engine";
 
     private TokenizerOption() {
     }

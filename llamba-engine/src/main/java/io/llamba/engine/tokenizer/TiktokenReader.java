@@ -51,7 +51,7 @@ final class TiktokenReader {
                 } catch (NumberFormatException e) {
                     throw fail(origin, line, "rank " + shorten(text.substring(space + 1)) + " is not an integer");
                 }
-                if (rank < 0 || rank > 1 << 24) {
+                if (rank < 0 || rank > HuggingFaceTokenizerReader.MAX_ID) {
                     throw fail(origin, line, "rank " + rank + " out of range");
                 }
                 while (byRank.size() <= rank) {
