@@ -9,10 +9,11 @@ import java.util.Set;
 /** {@code java --add-modules jdk.incubator.vector -jar llamba-engine.jar COMMAND [options]}. */
 public final class Main {
     /** Option names that take no value, across all commands. */
-    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "no-stream", "quiet");
+    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet");
 
     private static List<Command> commands() {
-        return List.of(new GenerateCommand(), new LogitsCommand(), new RandomModelCommand());
+        return List.of(new GenerateCommand(), new LogitsCommand(), new TokenizeCommand(), new RandomModelCommand(),
+                new BenchTokenizerCommand());
     }
 
     public static void main(String[] args) {
@@ -67,7 +68,7 @@ public final class Main {
         sb.append("Usage: java --add-modules jdk.incubator.vector -jar llamba-engine.jar COMMAND [options]\n\n");
         sb.append("Commands:\n");
         for (Command c : byName.values()) {
-            sb.append(String.format("  %-14s %s%n", c.name(), c.summary()));
+            sb.append(String.format("  %-16s %s%n", c.name(), c.summary()));
         }
         sb.append("\nRun a command with --help for its options.");
         return sb.toString();

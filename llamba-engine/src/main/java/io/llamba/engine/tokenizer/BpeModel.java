@@ -15,7 +15,22 @@ package io.llamba.engine.tokenizer;
  * @param unknownId    emitted for a byte without a token, or -1 to drop such bytes (Hugging Face with
  *                     no {@code unk_token})
  * @param fuseUnknown  consecutive unknown bytes give one {@code unknownId}
+ * @param bytePairs    the merge value of every pair of single-byte tokens, indexed by
+ *                     {@code first << 8 | second}: the first round of merging reads this 512 KiB
+ *                     array instead of hashing
  */
 record BpeModel(TokenTable tokens, MergeTable merges, int[] byteTokens, boolean ignoreMerges, int unknownId,
-                boolean fuseUnknown) {
+                boolean fuseUnknown, long[] bytePairs) {
+
+    static BpeModel of(TokenTable tokens, MergeTable merges, int[] byteTokens, boolean ignoreMerges, int unknownId,
+                       boolean fuseUnknown) {
+        long[] pairs = new long[256 * 256];
+        for (int a = 0; a < 256; a++) {
+            for (int b = 0; b < 256; b++) {
+                pairs[a << 8 | b] = byteTokens[a] < 0 || byteTokens[b] < 0
+                        ? MergeTable.NONE : merges.get(byteTokens[a], byteTokens[b]);
+            }
+        }
+        return new BpeModel(tokens, merges, byteTokens, ignoreMerges, unknownId, fuseUnknown, pairs);
+    }
 }

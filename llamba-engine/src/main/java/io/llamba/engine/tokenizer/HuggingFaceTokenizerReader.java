@@ -16,6 +16,9 @@ import java.util.Map;
  * refused with a message rather than encoded differently from the reference.
  */
 final class HuggingFaceTokenizerReader {
+    /** Ids index arrays, so a stray huge id must not allocate gigabytes; 16M is far above any real vocabulary. */
+    static final int MAX_ID = (1 << 24) - 1;
+
     private final String origin;
 
     private HuggingFaceTokenizerReader(String origin) {
@@ -67,7 +70,7 @@ final class HuggingFaceTokenizerReader {
         int maxId = -1;
         for (String token : vocab.keys()) {
             long id = vocab.getLong(token);
-            if (id < 0 || id >= Integer.MAX_VALUE - 8) {
+            if (id < 0 || id > MAX_ID) {
                 throw fail("model.vocab: id " + id + " of " + quote(token) + " out of range");
             }
             ids.put(token, (int) id);
@@ -82,7 +85,7 @@ final class HuggingFaceTokenizerReader {
             for (JsonObject t : root.getObjectList("added_tokens")) {
                 long id = t.getLong("id");
                 String content = t.getString("content");
-                if (id < 0 || id >= Integer.MAX_VALUE - 8) {
+                if (id < 0 || id > MAX_ID) {
                     throw t.error("id", "id " + id + " out of range");
                 }
                 if (content.isEmpty()) {
@@ -160,7 +163,7 @@ final class HuggingFaceTokenizerReader {
             }
             unknown = id;
         }
-        BpeModel bpe = new BpeModel(new TokenTable(bytes, indexed), merges, byteTokens,
+        BpeModel bpe = BpeModel.of(new TokenTable(bytes, indexed), merges, byteTokens,
                 model.optBoolean("ignore_merges", false), unknown, model.optBoolean("fuse_unk", false));
         return new Tokenizer(origin, bpe, added, pre);
     }

@@ -78,7 +78,7 @@ final class PieceEncoder implements PreTokenizer.PieceSink {
 
     /** UTF-8 of text[start, end) into buf; returns the length. A lone surrogate becomes U+FFFD. */
     private int utf8(String s, int start, int end) {
-        int need = (end - start) * 3;
+        int need = (end - start) * 3 + TokenTable.PAD;
         if (buf.length < need) {
             buf = new byte[Math.max(need, buf.length * 2)];
         }
@@ -119,11 +119,14 @@ final class PieceEncoder implements PreTokenizer.PieceSink {
             pairs = new long[parts.length];
         }
         int[] p = parts;
+        long[] q = pairs;
         int m = 0;
+        boolean allBytesKnown = true;
         boolean lastUnknown = false;
         for (int k = 0; k < n; k++) {
             int id = byteTokens[buf[k] & 0xFF];
             if (id < 0) {
+                allBytesKnown = false;
                 int unk = model.unknownId();
                 if (unk < 0 || (lastUnknown && model.fuseUnknown())) {
                     continue;
@@ -139,9 +142,15 @@ final class PieceEncoder implements PreTokenizer.PieceSink {
             mergeWithHeap(m);
             return;
         }
-        long[] q = pairs;
-        for (int k = 0; k + 1 < m; k++) {
-            q[k] = merges.get(p[k], p[k + 1]);
+        if (allBytesKnown) {
+            long[] bytePairs = model.bytePairs();
+            for (int k = 0; k + 1 < m; k++) {
+                q[k] = bytePairs[(buf[k] & 0xFF) << 8 | buf[k + 1] & 0xFF];
+            }
+        } else {
+            for (int k = 0; k + 1 < m; k++) {
+                q[k] = merges.get(p[k], p[k + 1]);
+            }
         }
         while (m > 1) {
             long best = MergeTable.NONE;

@@ -51,7 +51,7 @@ final class TiktokenReader {
                 } catch (NumberFormatException e) {
                     throw fail(origin, line, "rank " + shorten(text.substring(space + 1)) + " is not an integer");
                 }
-                if (rank < 0 || rank > 1 << 24) {
+                if (rank < 0 || rank > HuggingFaceTokenizerReader.MAX_ID) {
                     throw fail(origin, line, "rank " + rank + " out of range");
                 }
                 while (byRank.size() <= rank) {
@@ -83,37 +83,40 @@ final class TiktokenReader {
         }
         TokenTable table = new TokenTable(bytes, indexed);
         for (int id = 0; id < base; id++) {
-            if (bytes[id] != null && table.find(bytes[id], 0, bytes[id].length) != id) {
+            if (bytes[id] != null && table.find(bytes[id]) != id) {
                 throw new TokenizerFormatException(origin + ": token of rank " + id + " also has rank "
-                        + table.find(bytes[id], 0, bytes[id].length));
+                        + table.find(bytes[id]));
             }
         }
 
         int[] byteTokens = new int[256];
-        byte[] one = new byte[1];
         for (int b = 0; b < 256; b++) {
-            one[0] = (byte) b;
-            byteTokens[b] = table.find(one, 0, 1);
+            byteTokens[b] = table.find(new byte[] {(byte) b});
         }
 
         MergeTable merges = new MergeTable(base * 2 + base / 4);
+        byte[] t = new byte[64];
         for (int id = 0; id < base; id++) {
-            byte[] t = bytes[id];
-            if (t == null || t.length < 2) {
+            if (bytes[id] == null || bytes[id].length < 2) {
                 continue;
             }
-            for (int cut = 1; cut < t.length; cut++) {
+            int len = bytes[id].length;
+            if (t.length < len + TokenTable.PAD) {
+                t = new byte[len + TokenTable.PAD];
+            }
+            System.arraycopy(bytes[id], 0, t, 0, len);
+            for (int cut = 1; cut < len; cut++) {
                 int left = table.find(t, 0, cut);
                 if (left < 0) {
                     continue;
                 }
-                int right = table.find(t, cut, t.length - cut);
+                int right = table.find(t, cut, len - cut);
                 if (right >= 0) {
                     merges.put(left, right, id, id);
                 }
             }
         }
-        BpeModel model = new BpeModel(table, merges, byteTokens, true, -1, false);
+        BpeModel model = BpeModel.of(table, merges, byteTokens, true, -1, false);
         return new Tokenizer(origin, model, added, Llama3PreTokenizer.INSTANCE);
     }
 

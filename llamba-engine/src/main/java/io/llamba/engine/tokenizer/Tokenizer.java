@@ -38,6 +38,7 @@ public final class Tokenizer {
         Map<String, Integer> specialByContent = new HashMap<>();
         List<AddedToken> plain = new ArrayList<>();
         List<String> specialList = new ArrayList<>();
+        added = added.stream().sorted(java.util.Comparator.comparingInt(AddedToken::id)).toList();
         for (AddedToken t : added) {
             byContent.put(t.content(), t.id());
             if (t.special()) {
@@ -150,8 +151,7 @@ public final class Tokenizer {
         if (id != null) {
             return OptionalInt.of(id);
         }
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        int found = tokens.find(b, 0, b.length);
+        int found = tokens.find(text.getBytes(StandardCharsets.UTF_8));
         return found >= 0 ? OptionalInt.of(found) : OptionalInt.empty();
     }
 
@@ -165,7 +165,7 @@ public final class Tokenizer {
         return id >= 0 && id < special.length && special[id];
     }
 
-    /** The special tokens' texts in id order of the file. */
+    /** The special tokens' texts, in id order. */
     public List<String> specialTokens() {
         return specialTokens;
     }

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -35,6 +36,9 @@ public final class Tokenizers {
                 }
             }
             throw new IOException(path + ": no tokenizer.json or tokenizer.model in this directory");
+        }
+        if (!Files.exists(path)) {
+            throw new NoSuchFileException(path.toString(), null, "no such tokenizer file");
         }
         return parse(Files.readAllBytes(path), path.toString());
     }

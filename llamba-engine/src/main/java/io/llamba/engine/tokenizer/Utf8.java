@@ -15,9 +15,14 @@ final class Utf8 {
     }
 
     static String decode(byte[] b, int off, int len) {
+        // The JDK's decoder is fast and agrees on valid input; without U+FFFD in its output the input was valid.
+        String fast = new String(b, off, len, StandardCharsets.UTF_8);
+        if (fast.indexOf('\uFFFD') < 0) {
+            return fast;
+        }
         int bad = firstIllFormed(b, off, off + len);
         if (bad < 0) {
-            return new String(b, off, len, StandardCharsets.UTF_8); // valid: the JDK's fast path
+            return fast; // valid, with a real U+FFFD in it
         }
         StringBuilder sb = new StringBuilder(len);
         int end = off + len;
