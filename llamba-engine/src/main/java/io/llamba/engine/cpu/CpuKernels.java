@@ -4,11 +4,24 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Element-wise steps of a forward pass on float arrays, vectorised. */
+/**
+ * Element-wise steps of a forward pass on float arrays, vectorised. Sums across lanes are taken in a
+ * fixed order ({@link #sumLanes}) rather than by {@code reduceLanes}, whose order is left to the JIT,
+ * so a token's result is the same whenever and however the code runs.
+ */
 public final class CpuKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private CpuKernels() {
+    }
+
+    /** The lanes of {@code v} added left to right. */
+    public static float sumLanes(FloatVector v) {
+        float s = 0;
+        for (int i = 0; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
     }
 
     /** out = w ⊙ x / sqrt(mean(x²) + eps) over {@code n} values. */
@@ -20,9 +33,9 @@ public final class CpuKernels {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i);
             acc = v.fma(v, acc);
         }
-        float ss = acc.reduceLanes(VectorOperators.ADD);
+        float ss = sumLanes(acc);
         for (; i < n; i++) {
-            ss += x[xOff + i] * x[xOff + i];
+            ss = Math.fma(x[xOff + i], x[xOff + i], ss);
         }
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         i = 0;
@@ -30,7 +43,7 @@ public final class CpuKernels {
             FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, w, i)).intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            out[outOff + i] = w[i] * (x[xOff + i] * scale);
+            out[outOff + i] = x[xOff + i] * scale * w[i];
         }
     }
 
@@ -46,18 +59,9 @@ public final class CpuKernels {
         }
     }
 
-    /** SwiGLU in place: g[i] = silu(g[i]) · u[i]. */
-    public static void swiglu(float[] g, int gOff, float[] u, int uOff, int n) {
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += F.length()) {
-            FloatVector v = FloatVector.fromArray(F, g, gOff + i);
-            FloatVector sig = v.neg().lanewise(VectorOperators.EXP).add(1f);
-            v.div(sig).mul(FloatVector.fromArray(F, u, uOff + i)).intoArray(g, gOff + i);
-        }
-        for (; i < n; i++) {
-            g[gOff + i] = silu(g[gOff + i]) * u[uOff + i];
-        }
+    /** silu(v) = v·sigmoid(v), lane-wise. */
+    public static FloatVector silu(FloatVector v) {
+        return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
     }
 
     public static float silu(float v) {

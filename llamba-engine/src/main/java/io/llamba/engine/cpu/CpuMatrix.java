@@ -1,52 +1,90 @@
 package io.llamba.engine.cpu;
 
-import io.llamba.engine.checkpoint.CheckpointException;
-import io.llamba.engine.checkpoint.TensorInfo;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.MemorySegment;
+import java.lang.foreign.Arena;
 
 /**
- * A weight matrix of {@code rows × cols} (PyTorch layout: y = x·Wᵀ, so row r holds output r's
- * weights) stored in one format, read in place from the memory-mapped checkpoint. Each format is
- * one subclass with its own vectorised inner loops: the one place that knows its bits.
+ * A weight matrix of {@code rows × cols} (PyTorch layout: y = x·Wᵀ, so row r holds output r's weights),
+ * repacked at load time into off-heap memory in the layout its kernels stream. Each format is one
+ * subclass, the one place that knows its bits.
+ *
+ * <p>Layout: rows are grouped in tiles of {@link #TILE} = 2 panels of {@link #PANEL} rows, a panel
+ * being as many rows as a float vector has lanes. Inside a tile the weights are column-major: for each
+ * input column i, the tile's rows side by side, so one vector load gives one column of a panel and a
+ * product is a chain of fused multiply-adds of such columns by broadcast activations, without
+ * horizontal sums. Columns are padded to whole blocks of 32 with zeros, rows to whole tiles.
+ *
+ * <p>One token (decoding) streams the packed weights through a per-format fused loop. Several tokens
+ * (prefill, batched decoding) widen each tile once into a thread's float buffer and run the shared
+ * register-tiled kernels of {@link TileKernels} over it, so the widening is paid once per tile. Both
+ * paths compute every output as the same sequential chain over i: a row's result does not depend on
+ * the batch it is in, which the serving core relies on.
+ *
+ * <p>A gated matrix ({@link WeightSource#gated}) packs two matrices so that a tile holds panel p of
+ * each; its output row r is {@code silu(a_r·x) · (b_r·x)} (the MLP's SwiGLU), computed in the epilogue.
  */
-public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix {
+public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Q8Matrix, Q4Matrix {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Rows per panel: the lanes of a float vector (16 with AVX-512, 8 with AVX2). */
+    public static final int PANEL = F.length();
+    /** Rows per tile, the unit of work of every kernel. */
+    public static final int TILE = 2 * PANEL;
+    /** Columns per block of the quantized formats, and the padding unit of every format. */
+    public static final int BLOCK = 32;
+
     protected final String name;
+    protected final WeightFormat format;
     protected final int rows;
     protected final int cols;
-    protected final MemorySegment data;
+    protected final int colsPadded;
+    protected final int blocks;
+    protected final int tiles;
+    protected final boolean gated;
 
-    protected CpuMatrix(String name, int rows, int cols, MemorySegment data) {
-        this.name = name;
-        this.rows = rows;
-        this.cols = cols;
-        this.data = data;
+    protected CpuMatrix(WeightSource src, WeightFormat format) {
+        this.name = src.name();
+        this.format = format;
+        this.rows = src.rows();
+        this.cols = src.cols();
+        this.colsPadded = (cols + BLOCK - 1) / BLOCK * BLOCK;
+        this.blocks = colsPadded / BLOCK;
+        this.gated = src.gated();
+        this.tiles = gated ? (rows + PANEL - 1) / PANEL : (rows + TILE - 1) / TILE;
     }
 
-    /** Wraps a 2-D checkpoint tensor (or its first {@code rows} rows, for padded vocabularies). */
-    public static CpuMatrix of(TensorInfo t, int rows) {
-        if (t.rank() != 2) {
-            throw new CheckpointException("tensor " + t.name() + " must be 2-D, is " + t.shapeString());
-        }
-        int cols = t.dim(1);
-        long bytes = (long) rows * cols * t.dtype().bytes();
-        MemorySegment seg = t.data().asSlice(0, bytes);
-        return switch (t.dtype()) {
-            case F32 -> new F32Matrix(t.name(), rows, cols, seg);
-            case BF16 -> new Bf16Matrix(t.name(), rows, cols, seg);
-            case F16 -> new F16Matrix(t.name(), rows, cols, seg);
-            default -> throw new CheckpointException("tensor " + t.name() + ": dtype " + t.dtype() + " is not supported for weights (F32, BF16, F16)");
+    /**
+     * Packs {@code src} into {@code format}, converting or quantizing as needed, with memory from
+     * {@code arena}; tiles are packed in parallel on {@code parallel}.
+     */
+    public static CpuMatrix pack(WeightSource src, WeightFormat format, Arena arena, Parallel parallel) {
+        CpuMatrix m = switch (format) {
+            case F32 -> new F32Matrix(src, arena);
+            case BF16 -> new Bf16Matrix(src, arena);
+            case F16 -> new F16Matrix(src, arena);
+            case Q8_0 -> new Q8Matrix(src, arena);
+            case Q4_0 -> new Q4Matrix(src, arena);
         };
-    }
-
-    public static CpuMatrix of(TensorInfo t) {
-        return of(t, t.dim(0));
+        parallel.forRange(m.tiles, 1, (worker, from, to) -> {
+            float[] buf = parallel.buffer(worker, m.packBufferFloats());
+            for (int tile = from; tile < to; tile++) {
+                m.packTile(src, tile, buf);
+            }
+        });
+        return m;
     }
 
     public String name() {
         return name;
     }
 
+    public WeightFormat format() {
+        return format;
+    }
+
+    /** Output rows (for a gated matrix, rows of each of its two matrices). */
     public int rows() {
         return rows;
     }
@@ -55,28 +93,194 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix 
         return cols;
     }
 
-    public long bytes() {
-        return data.byteSize();
+    public boolean gated() {
+        return gated;
     }
 
-    /** Row {@code row} · {@code x[xOff .. xOff+cols)}. */
-    public abstract float dot(int row, float[] x, int xOff);
+    /** Bytes of packed weights (and scales): what one pass over the matrix reads from memory. */
+    public abstract long bytes();
 
-    /**
-     * Rows {@code [rowFrom, rowTo)} of Y = X·Wᵀ for {@code t} inputs: {@code x} holds t rows of
-     * {@code cols}, {@code y} t rows of {@code yStride} with output r at column r. Each weight row is
-     * read once for every group of four inputs, which is what makes batched decode and prefill
-     * cheaper per token than one matrix-vector product each.
-     */
-    public abstract void matmul(float[] x, int t, float[] y, int yStride, int rowFrom, int rowTo);
+    /** Weights this matrix multiplies per token (padding excluded); a product costs twice that in FLOPs. */
+    public long weights() {
+        return (gated ? 2L : 1L) * rows * cols;
+    }
 
-    /** Copies row {@code row} as floats into {@code out[outOff ..)} (embedding look-up). */
+    /** Copies row {@code row}'s weights, as the kernels see them, into {@code out[outOff ..+cols)} (embedding look-up). */
     public abstract void row(int row, float[] out, int outOff);
 
-    /** Y = X·Wᵀ over all rows, spread over the team. */
+    /** Floats of a thread's buffer that {@link #packTile} needs. */
+    int packBufferFloats() {
+        return cols;
+    }
+
+    /** Writes tile {@code tile} of the packed layout from the source rows. */
+    abstract void packTile(WeightSource src, int tile, float[] buf);
+
+    /** One token times tile {@code tile}: the tile's 2P results into {@code out[o ..+TILE)}. */
+    abstract void decodeTile(MatmulScratch in, int tile, float[] out, int o);
+
+    /** Widens tile {@code tile} into {@code buf[i·TILE + lane]} (and, for block formats, their scales after). */
+    abstract void dequantizeTile(int tile, float[] buf);
+
+    /** Floats of a thread's buffer that a tile of the multi-token path needs, besides the kernel outputs. */
+    int tileBufferFloats() {
+        return colsPadded * TILE;
+    }
+
+    /** The multi-token kernel: {@code tokens} rows of activations from token {@code s} times the widened tile. */
+    void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
+        TileKernels.plain(tokens, buf, colsPadded, in.x, in.stride, s * in.stride, out, o);
+    }
+
+    /** Brings the activations into the form the kernels read; by default, rows padded to whole blocks. */
+    void prepare(MatmulScratch in, float[] x, int t) {
+        if (cols == colsPadded) {
+            in.x = x;
+            in.stride = cols;
+            return;
+        }
+        float[] p = in.padded(t * colsPadded);
+        for (int s = 0; s < t; s++) {
+            System.arraycopy(x, s * cols, p, s * colsPadded, cols);
+            java.util.Arrays.fill(p, s * colsPadded + cols, (s + 1) * colsPadded, 0f);
+        }
+        in.x = p;
+        in.stride = colsPadded;
+    }
+
+    /** Per-token part of {@link #prepare} run on the team; only formats that quantize activations use it. */
+    void prepareTokens(MatmulScratch in, int from, int to) {
+        throw new IllegalStateException(format + " prepares activations in one step");
+    }
+
+    /**
+     * Y = X·Wᵀ for {@code t} token rows: {@code x} holds t rows of {@code cols} floats, {@code y} t
+     * rows of {@code yStride} with output r at column r; with {@code accumulate} the product is added
+     * to what {@code y} holds (a residual connection). Runs on {@code parallel}'s threads.
+     */
+    public final void matmul(Parallel parallel, MatmulScratch in, float[] x, int t, float[] y, int yStride, boolean accumulate) {
+        if (t < 1) {
+            return;
+        }
+        if (x.length < (long) t * cols) {
+            throw new IllegalArgumentException(name + ": " + t + " input rows of " + cols + " need " + (long) t * cols
+                    + " floats, got " + x.length);
+        }
+        if (yStride < rows || y.length < (long) (t - 1) * yStride + rows) {
+            throw new IllegalArgumentException(name + ": output of " + t + " rows of " + rows + " (stride " + yStride
+                    + ") does not fit in " + y.length + " floats");
+        }
+        in.parallel = parallel;
+        in.matrix = this;
+        in.source = x;
+        in.tokens = t;
+        prepare(in, x, t);
+        in.y = y;
+        in.yStride = yStride;
+        in.accumulate = accumulate;
+        in.phase = MatmulScratch.TILES;
+        // One token streams the weights: chunks of at least ~64 KB amortise the hand-out. Several
+        // tokens are compute-bound: a tile is plenty of work.
+        int grain = t == 1 ? (int) Math.max(1, (65536L * tiles) / Math.max(1, bytes())) : 1;
+        try {
+            parallel.forRange(tiles, grain, in);
+        } finally {
+            in.matrix = null;
+            in.source = null;
+            in.y = null;
+        }
+    }
+
+    /** {@link #matmul(Parallel, MatmulScratch, float[], int, float[], int, boolean)} with a scratch of its own (tests, tools). */
     public final void matmul(Parallel parallel, float[] x, int t, float[] y, int yStride) {
-        // A chunk of rows is ~64 KB of weights or more: large enough to amortize the hand-out.
-        int grain = Math.max(16, (1 << 16) / Math.max(1, cols * 2));
-        parallel.forRange(rows, grain, (from, to) -> matmul(x, t, y, yStride, from, to));
+        matmul(parallel, new MatmulScratch(), x, t, y, yStride, false);
+    }
+
+    final void runTiles(MatmulScratch in, int worker, int from, int to) {
+        int t = in.tokens;
+        if (t == 1) {
+            float[] out = in.parallel.buffer(worker, TILE);
+            for (int tile = from; tile < to; tile++) {
+                decodeTile(in, tile, out, 0);
+                epilogue(in, out, 0, 1, tile, 0);
+            }
+            return;
+        }
+        int outOff = tileBufferFloats();
+        float[] buf = in.parallel.buffer(worker, outOff + TileKernels.MAX_TOKENS * TILE);
+        for (int tile = from; tile < to; tile++) {
+            dequantizeTile(tile, buf);
+            for (int s = 0; s < t; ) {
+                int n = TileKernels.width(t - s);
+                tileKernel(in, n, s, buf, buf, outOff);
+                epilogue(in, buf, outOff, n, tile, s);
+                s += n;
+            }
+        }
+    }
+
+    /** Writes (or adds) the results of {@code n} tokens from token {@code s} for one tile into y. */
+    private void epilogue(MatmulScratch in, float[] out, int o, int n, int tile, int s) {
+        float[] y = in.y;
+        int ys = in.yStride;
+        boolean add = in.accumulate;
+        if (!gated) {
+            int r0 = tile * TILE;
+            int valid = Math.min(TILE, rows - r0);
+            for (int k = 0; k < n; k++) {
+                int yo = (s + k) * ys + r0;
+                int oo = o + k * TILE;
+                if (valid == TILE) {
+                    FloatVector a = FloatVector.fromArray(F, out, oo);
+                    FloatVector b = FloatVector.fromArray(F, out, oo + PANEL);
+                    if (add) {
+                        a = a.add(FloatVector.fromArray(F, y, yo));
+                        b = b.add(FloatVector.fromArray(F, y, yo + PANEL));
+                    }
+                    a.intoArray(y, yo);
+                    b.intoArray(y, yo + PANEL);
+                } else {
+                    for (int j = 0; j < valid; j++) {
+                        y[yo + j] = add ? y[yo + j] + out[oo + j] : out[oo + j];
+                    }
+                }
+            }
+        } else {
+            int r0 = tile * PANEL;
+            int valid = Math.min(PANEL, rows - r0);
+            for (int k = 0; k < n; k++) {
+                int yo = (s + k) * ys + r0;
+                int oo = o + k * TILE;
+                FloatVector v = CpuKernels.silu(FloatVector.fromArray(F, out, oo)).mul(FloatVector.fromArray(F, out, oo + PANEL));
+                if (valid == PANEL) {
+                    if (add) {
+                        v = v.add(FloatVector.fromArray(F, y, yo));
+                    }
+                    v.intoArray(y, yo);
+                } else {
+                    // The same vector arithmetic as a full panel, stored lane by lane.
+                    v.intoArray(out, oo);
+                    for (int j = 0; j < valid; j++) {
+                        y[yo + j] = add ? y[yo + j] + out[oo + j] : out[oo + j];
+                    }
+                }
+            }
+        }
+    }
+
+    /** Source row of packed row {@code j} of {@code tile}, for {@link #row}: the tile and lane of output row r. */
+    final int tileOf(int row) {
+        if (gated) {
+            throw new UnsupportedOperationException(name + ": a gated matrix has no single rows");
+        }
+        if (row < 0 || row >= rows) {
+            throw new IndexOutOfBoundsException(name + ": row " + row + " outside [0, " + rows + ")");
+        }
+        return row / TILE;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + format.label() + " [" + rows + ", " + cols + "]" + (gated ? " gated" : "");
     }
 }

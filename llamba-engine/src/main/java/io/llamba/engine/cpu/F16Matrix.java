@@ -2,109 +2,99 @@ package io.llamba.engine.cpu;
 
 import io.llamba.engine.checkpoint.Floats;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
-
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** IEEE half-precision weights, widened with integer arithmetic (the Vector API has no f16 conversion). */
+/**
+ * IEEE half-precision weights, laid out as {@link Bf16Matrix}: per tile and pair of columns (2c, 2c+1), one int per row
+ * holds column 2c in its low half and 2c+1 in its high half, widened by {@link Half} (exact, infinities
+ * and NaNs included).
+ */
 public final class F16Matrix extends CpuMatrix {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Shorts with as many lanes as F has floats, and ints of F's width, for the widening. */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private final MemorySegment data;
 
-    /** 2^112 rescales a half's exponent (bias 15) placed in a float's field (bias 127); subnormals come out right too. */
-    private static final float EXP_ADJUST = 0x1p112f;
-
-    private FloatVector load(long byteOffset) {
-        ShortVector h = ShortVector.fromMemorySegment(S, data, byteOffset, LE);
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector sign = bits.lanewise(VectorOperators.AND, 0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector mag = bits.lanewise(VectorOperators.AND, 0x7fff).lanewise(VectorOperators.LSHL, 13);
-        FloatVector f = mag.reinterpretAsFloats().mul(EXP_ADJUST);
-        // Infinities and NaNs (exponent 31) keep an all-ones exponent.
-        IntVector fbits = f.reinterpretAsInts().blend(mag.lanewise(VectorOperators.OR, 0x7f800000),
-                mag.compare(VectorOperators.GE, 0x0f800000));
-        return fbits.lanewise(VectorOperators.OR, sign).reinterpretAsFloats();
+    F16Matrix(WeightSource src, Arena arena) {
+        super(src, WeightFormat.F16);
+        this.data = arena.allocate((long) tiles * colsPadded * TILE * 2, 64);
     }
 
-    F16Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
-    }
-
-    /** The same summation order as {@link #matmul}, so a row's result does not depend on the batch it is in. */
-    @Override
-    public float dot(int row, float[] x, int xOff) {
-        long base = (long) row * cols * 2;
-        int n = F.loopBound(cols);
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i < n; i += F.length()) {
-            acc = load(base + i * 2L).fma(FloatVector.fromArray(F, x, xOff + i), acc);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < cols; i++) {
-            sum += Floats.f16ToFloat(data.get(Floats.U16, base + i * 2L)) * x[xOff + i];
-        }
-        return sum;
+    /** Byte offset of the int holding columns (2c, 2c+1) of a tile's row {@code lane}. */
+    private long offset(int tile, int c, int lane) {
+        return (((long) tile * (colsPadded / 2) + c) * TILE + lane) * 4;
     }
 
     @Override
-    public void matmul(float[] x, int t, float[] y, int yStride, int rowFrom, int rowTo) {
-        int n = F.loopBound(cols);
-        for (int r = rowFrom; r < rowTo; r++) {
-            long base = (long) r * cols * 2;
-            int s = 0;
-            for (; s + 4 <= t; s += 4) {
-                int x0 = s * cols;
-                int x1 = x0 + cols;
-                int x2 = x1 + cols;
-                int x3 = x2 + cols;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = FloatVector.zero(F);
-                FloatVector a2 = FloatVector.zero(F);
-                FloatVector a3 = FloatVector.zero(F);
-                int i = 0;
-                for (; i < n; i += F.length()) {
-                    FloatVector w = load(base + i * 2L);
-                    a0 = w.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-                    a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-                    a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-                    a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
-                }
-                float s0 = a0.reduceLanes(VectorOperators.ADD);
-                float s1 = a1.reduceLanes(VectorOperators.ADD);
-                float s2 = a2.reduceLanes(VectorOperators.ADD);
-                float s3 = a3.reduceLanes(VectorOperators.ADD);
-                for (; i < cols; i++) {
-                    float w = Floats.f16ToFloat(data.get(Floats.U16, base + i * 2L));
-                    s0 += w * x[x0 + i];
-                    s1 += w * x[x1 + i];
-                    s2 += w * x[x2 + i];
-                    s3 += w * x[x3 + i];
-                }
-                y[s * yStride + r] = s0;
-                y[(s + 1) * yStride + r] = s1;
-                y[(s + 2) * yStride + r] = s2;
-                y[(s + 3) * yStride + r] = s3;
+    public long bytes() {
+        return data.byteSize();
+    }
+
+    @Override
+    void packTile(WeightSource src, int tile, float[] buf) {
+        for (int j = 0; j < TILE; j++) {
+            MemorySegment row = src.tileRow(tile, j, PANEL);
+            if (row == null) {
+                continue;
             }
-            for (; s < t; s++) {
-                y[s * yStride + r] = dot(r, x, s * cols);
+            for (int c = 0; 2 * c < cols; c++) {
+                int lo = row.getAtIndex(Floats.U16, 2L * c) & 0xffff;
+                int hi = 2 * c + 1 < cols ? row.getAtIndex(Floats.U16, 2L * c + 1) & 0xffff : 0;
+                data.set(I32, offset(tile, c, j), lo | hi << 16);
             }
+        }
+    }
+
+    @Override
+    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
+        float[] x = in.x;
+        long base = offset(tile, 0, 0);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        for (int i = 0; i < colsPadded; i += 2) {
+            long off = base + (long) i * TILE * 2;
+            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
+            FloatVector be = FloatVector.broadcast(F, x[i]);
+            FloatVector bo = FloatVector.broadcast(F, x[i + 1]);
+            a0 = Half.high(v0.lanewise(VectorOperators.LSHL, 16)).fma(be, a0);
+            a1 = Half.high(v1.lanewise(VectorOperators.LSHL, 16)).fma(be, a1);
+            a0 = Half.high(v0).fma(bo, a0);
+            a1 = Half.high(v1).fma(bo, a1);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + PANEL);
+    }
+
+    @Override
+    void dequantizeTile(int tile, float[] buf) {
+        long base = offset(tile, 0, 0);
+        for (int i = 0; i < colsPadded; i += 2) {
+            long off = base + (long) i * TILE * 2;
+            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
+            int b = i * TILE;
+            Half.high(v0.lanewise(VectorOperators.LSHL, 16)).intoArray(buf, b);
+            Half.high(v1.lanewise(VectorOperators.LSHL, 16)).intoArray(buf, b + PANEL);
+            Half.high(v0).intoArray(buf, b + TILE);
+            Half.high(v1).intoArray(buf, b + TILE + PANEL);
         }
     }
 
     @Override
     public void row(int row, float[] out, int outOff) {
-        long base = (long) row * cols * 2;
+        int tile = tileOf(row);
         for (int i = 0; i < cols; i++) {
-            out[outOff + i] = Floats.f16ToFloat(data.get(Floats.U16, base + i * 2L));
+            int v = data.get(I32, offset(tile, i / 2, row % TILE));
+            out[outOff + i] = Float.float16ToFloat((short) ((i & 1) == 0 ? v : v >>> 16));
         }
     }
 }

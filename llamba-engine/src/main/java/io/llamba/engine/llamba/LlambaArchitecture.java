@@ -69,6 +69,6 @@ public final class LlambaArchitecture implements ModelArchitecture {
         if (options.backend() == BackendKind.CUDA) {
             throw new ModelException("backend cuda was asked for, but this build of the engine has no CUDA backend; use cpu or auto");
         }
-        return new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads());
+        return new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization());
     }
 }

@@ -1,0 +1,124 @@
+package io.llamba.engine.cpu;
+
+import io.llamba.engine.checkpoint.CheckpointException;
+import io.llamba.engine.checkpoint.Floats;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Q8_0 weights (ggml semantics): per row and block of 32 columns a scale d = max|w|/127, rounded to
+ * float16, and the values q = round(w/d) in int8; a weight is q·d. Quants are stored per tile and
+ * column (the tile's rows side by side, one byte each), scales per tile and block, as float16.
+ * A weight is widened as float(q)·d, an exact product, so both product paths see the same value.
+ */
+public final class Q8Matrix extends CpuMatrix {
+    /** Bytes for one panel of quants: as many as F has lanes, at least 64 bits (the smallest vector shape). */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, PANEL * 8)));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfShort U16 = Floats.U16;
+    private final MemorySegment quants;
+    private final MemorySegment scales;
+
+    Q8Matrix(WeightSource src, Arena arena) {
+        super(src, WeightFormat.Q8_0);
+        // Slack after the quants: a vector load of a panel may be wider than the panel (64-bit minimum).
+        this.quants = arena.allocate((long) tiles * colsPadded * TILE + 64, 64);
+        this.scales = arena.allocate((long) tiles * blocks * TILE * 2, 64);
+    }
+
+    private long quantOffset(int tile, int i, int lane) {
+        return ((long) tile * colsPadded + i) * TILE + lane;
+    }
+
+    private long scaleOffset(int tile, int block, int lane) {
+        return (((long) tile * blocks + block) * TILE + lane) * 2;
+    }
+
+    @Override
+    public long bytes() {
+        return quants.byteSize() - 64 + scales.byteSize();
+    }
+
+    @Override
+    void packTile(WeightSource src, int tile, float[] buf) {
+        for (int j = 0; j < TILE; j++) {
+            MemorySegment row = src.tileRow(tile, j, PANEL);
+            if (row == null) {
+                continue;
+            }
+            src.readFloats(row, buf);
+            for (int b = 0; b < blocks; b++) {
+                int from = b * BLOCK;
+                int to = Math.min(cols, from + BLOCK);
+                float amax = 0;
+                for (int i = from; i < to; i++) {
+                    amax = Math.max(amax, Math.abs(buf[i]));
+                }
+                short dh = Quantize.scale(amax / 127f, src, tile, j, from, WeightFormat.Q8_0);
+                float d = amax / 127f;
+                float id = d != 0 ? 1f / d : 0f;
+                for (int i = from; i < to; i++) {
+                    int q = Math.clamp(Quantize.roundAway(buf[i] * id), -127, 127);
+                    quants.set(ValueLayout.JAVA_BYTE, quantOffset(tile, i, j), (byte) q);
+                }
+                scales.set(U16, scaleOffset(tile, b, j), dh);
+            }
+        }
+    }
+
+    @Override
+    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
+        float[] x = in.x;
+        long qBase = quantOffset(tile, 0, 0);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        for (int b = 0; b < blocks; b++) {
+            FloatVector d0 = Half.load(scales, scaleOffset(tile, b, 0));
+            FloatVector d1 = Half.load(scales, scaleOffset(tile, b, PANEL));
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long off = qBase + (long) i * TILE;
+                FloatVector x0 = FloatVector.broadcast(F, x[i]);
+                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0);
+                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1);
+                a0 = w0.fma(x0, a0);
+                a1 = w1.fma(x0, a1);
+            }
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + PANEL);
+    }
+
+    @Override
+    void dequantizeTile(int tile, float[] buf) {
+        long qBase = quantOffset(tile, 0, 0);
+        for (int b = 0; b < blocks; b++) {
+            FloatVector d0 = Half.load(scales, scaleOffset(tile, b, 0));
+            FloatVector d1 = Half.load(scales, scaleOffset(tile, b, PANEL));
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long off = qBase + (long) i * TILE;
+                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0)
+                        .intoArray(buf, i * TILE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1)
+                        .intoArray(buf, i * TILE + PANEL);
+            }
+        }
+    }
+
+    @Override
+    public void row(int row, float[] out, int outOff) {
+        int tile = tileOf(row);
+        int lane = row % TILE;
+        for (int i = 0; i < cols; i++) {
+            float d = Float.float16ToFloat(scales.get(U16, scaleOffset(tile, i / BLOCK, lane)));
+            out[outOff + i] = quants.get(ValueLayout.JAVA_BYTE, quantOffset(tile, i, lane)) * d;
+        }
+    }
+}
