@@ -2,6 +2,7 @@ package io.llamba.engine.cli;
 
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
+import io.llamba.engine.model.Quantization;
 import io.llamba.engine.tokenizer.Tokenizer;
 import io.llamba.engine.tokenizer.Tokenizers;
 
@@ -15,6 +16,11 @@ final class CliSupport {
     }
 
     static LoadOptions loadOptions(Options o) {
+        return loadOptions(o, true);
+    }
+
+    /** The load options; {@code --quantize} only when {@code withQuantize} (a command may read it as something else). */
+    static LoadOptions loadOptions(Options o, boolean withQuantize) {
         BackendKind backend;
         try {
             backend = BackendKind.parse(o.string("backend", "auto"));
@@ -23,9 +29,15 @@ final class CliSupport {
         }
         int threads = o.integer("threads", 0);
         if (threads < 0) {
-            throw new UsageException("--threads must be positive (or 0 for all processors), got " + threads);
+            throw new UsageException("--threads must be positive (or 0 for one per physical core), got " + threads);
         }
-        return new LoadOptions(backend, threads);
+        Quantization quantization;
+        try {
+            quantization = withQuantize ? Quantization.parse(o.string("quantize", "none")) : Quantization.NONE;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--quantize: " + e.getMessage());
+        }
+        return new LoadOptions(backend, threads, quantization);
     }
 
     /** The model directory of --model. */

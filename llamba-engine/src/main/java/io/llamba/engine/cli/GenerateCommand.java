@@ -34,7 +34,7 @@ final class GenerateCommand implements Command {
         return """
                 Usage: generate [--model DIR] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
                                 [--top-k K] [--top-p P] [--min-p P] [--stop TEXT] [--tokenizer FILE] [--raw]
-                                [--threads N] [--backend auto|cpu|cuda]
+                                [--threads N] [--quantize none|q8_0|q4_0] [--backend auto|cpu|cuda]
 
                 Renders the prompt with the Llama 3 chat template, streams the reply to stdout and prints
                 prefill and decode speed (tok/s) to stderr.
@@ -52,7 +52,8 @@ final class GenerateCommand implements Command {
                   --tokenizer FILE   tokenizer.json or tokenizer.model; default: the model directory's
                                      tokenizer.json, else the bundled Llama 3 tokenizer
                   --raw              feed the prompt as plain text, without the chat template
-                  --threads N        CPU threads (default: all processors)
+                  --threads N        CPU threads (default: one per physical core)
+                  --quantize Q       quantize weight matrices at load: none (default), q8_0 or q4_0
                   --backend B        auto (default), cpu or cuda""";
     }
 

@@ -25,7 +25,7 @@ final class LogitsCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: logits --model DIR --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
+                Usage: logits --model DIR --ids 1,2,3 [--all-positions] [--threads N] [--quantize none|q8_0|q4_0] [--backend auto|cpu|cuda]
 
                 Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:
                 one row of vocab_size floats for the last position, or one per position with
@@ -34,7 +34,8 @@ final class LogitsCommand implements Command {
                   --model DIR        model directory (config.json and safetensors weights)
                   --ids LIST         comma-separated token ids
                   --all-positions    print a row for every position, not only the last
-                  --threads N        CPU threads (default: all processors)
+                  --threads N        CPU threads (default: one per physical core)
+                  --quantize Q       quantize weight matrices at load: none (default), q8_0 or q4_0
                   --backend B        auto (default), cpu or cuda""";
     }
 

@@ -61,7 +61,40 @@ public final class CpuKernels {
 
     /** silu(v) = v·sigmoid(v), lane-wise. */
     public static FloatVector silu(FloatVector v) {
-        return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+        return v.div(exp(v.neg()).add(1f));
+    }
+
+    private static final float LOG2E = 1.44269504f;
+    /** ln 2 split in two, so that n·LN2_HI is exact for the n that occur. */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5·2^23: adding and subtracting it rounds a float below 2^22 to the nearest integer. */
+    private static final float ROUNDER = 12582912f;
+
+    /**
+     * e^x lane-wise (within about 2 ulp; inputs clamped to [-87, 88], where float's range ends), from
+     * plain arithmetic: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial of degree 7, times
+     * 2^n built in the exponent bits. Not {@code VectorOperators.EXP}: that one is computed differently
+     * by the JIT's intrinsic and by the interpreter, so a token's result would depend on when the code
+     * was compiled; these operations give the same bits everywhere.
+     */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(-87f).min(88f);
+        FloatVector shifted = x.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUNDER));
+        FloatVector n = shifted.sub(ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(F, 1f / 5040);
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 720));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
+        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        // n sits in the low mantissa bits of shifted (as n + 0x400000 over 1.5·2^23): make it 2^n.
+        FloatVector scale = shifted.reinterpretAsInts().sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale);
     }
 
     public static float silu(float v) {

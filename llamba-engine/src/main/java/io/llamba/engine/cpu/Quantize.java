@@ -9,7 +9,8 @@ final class Quantize {
 
     /** Nearest integer, ties away from zero (C's roundf, which ggml uses). */
     static int roundAway(float v) {
-        return (int) (v + Math.copySign(0.5f, v));
+        int q = Math.round(Math.abs(v)); // exact: rounds half up, so away from zero on |v|
+        return v < 0 ? -q : q;
     }
 
     /**

@@ -136,6 +136,15 @@ final class LlambaCpuModel implements Model {
         details.put("checkpoint_dtype", embedding.dtype().name());
         details.put("weight_format", format.label());
         details.put("pack_seconds", packNanos / 1e9);
+        // For benchmarks: what one token costs. A token reads every packed matrix once (and one
+        // embedding row); its products multiply every matrix weight once, the head's only where
+        // logits are asked for.
+        long headWeights = head.weights();
+        long matrixWeights = matrices().stream().mapToLong(CpuMatrix::weights).sum();
+        details.put("decode_bytes_per_token", matrices().stream().mapToLong(CpuMatrix::bytes).sum()
+                + (long) c.dModel() * embedding.dtype().bytes());
+        details.put("layer_weights", matrixWeights - headWeights);
+        details.put("head_weights", headWeights);
         details.put("threads", threads);
         this.info = new ModelInfo(name, LlambaArchitecture.MODEL_TYPE, v, c.dModel(), c.nLayer(), params, weightBytes(),
                 c.stateBytesPerSequence(), c.maxContext(), "cpu",
