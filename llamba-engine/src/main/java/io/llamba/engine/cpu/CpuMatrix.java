@@ -127,30 +127,71 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         return colsPadded * TILE;
     }
 
-    /** The multi-token kernel: {@code tokens} rows of activations from token {@code s} times the widened tile. */
+    /** The multi-token kernel: {@code tokens} packed token rows from token {@code s} times the widened tile. */
     void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
-        TileKernels.plain(tokens, buf, colsPadded, in.x, in.stride, s * in.stride, out, o);
+        TileKernels.plain(tokens, buf, colsPadded, in.x, s * colsPadded, out, o);
     }
 
-    /** Brings the activations into the form the kernels read; by default, rows padded to whole blocks. */
+    /**
+     * Brings the activations into the form the kernels read. One token: the row itself, padded to whole
+     * blocks if needed. Several: packed per group of tokens that one kernel call takes (see
+     * {@link TileKernels#width}), column-major inside a group, so that a kernel's broadcasts are at
+     * fixed offsets from one index: token s+k of a group of n starting at s, column i, is at
+     * {@code s·colsPadded + i·n + k}. Padding columns are zero.
+     */
     void prepare(MatmulScratch in, float[] x, int t) {
-        if (cols == colsPadded) {
-            in.x = x;
-            in.stride = cols;
+        if (t == 1) {
+            if (cols == colsPadded) {
+                in.x = x;
+            } else {
+                float[] p = in.padded(colsPadded);
+                System.arraycopy(x, 0, p, 0, cols);
+                java.util.Arrays.fill(p, cols, colsPadded, 0f);
+                in.x = p;
+            }
             return;
         }
-        float[] p = in.padded(t * colsPadded);
-        for (int s = 0; s < t; s++) {
-            System.arraycopy(x, s * cols, p, s * colsPadded, cols);
-            java.util.Arrays.fill(p, s * colsPadded + cols, (s + 1) * colsPadded, 0f);
-        }
-        in.x = p;
-        in.stride = colsPadded;
+        in.x = in.padded(t * colsPadded);
+        prepareInParallel(in, t);
     }
 
-    /** Per-token part of {@link #prepare} run on the team; only formats that quantize activations use it. */
+    /** Runs {@link #prepareTokens} over all tokens, on the team when there are enough of them. */
+    final void prepareInParallel(MatmulScratch in, int t) {
+        if (t >= 16) {
+            in.phase = MatmulScratch.PREPARE;
+            in.parallel.forRange(t, 4, in);
+        } else {
+            prepareTokens(in, 0, t);
+        }
+    }
+
+    /** Packs token rows {@code [from, to)} of the source into {@code in.x} (see {@link #prepare}). */
     void prepareTokens(MatmulScratch in, int from, int to) {
-        throw new IllegalStateException(format + " prepares activations in one step");
+        float[] src = in.source;
+        float[] dst = in.x;
+        for (int j = from; j < to; j++) {
+            int s = groupStart(j, in.tokens);
+            int n = TileKernels.width(in.tokens - s);
+            int base = s * colsPadded + (j - s);
+            for (int i = 0; i < cols; i++) {
+                dst[base + i * n] = src[j * cols + i];
+            }
+            for (int i = cols; i < colsPadded; i++) {
+                dst[base + i * n] = 0f;
+            }
+        }
+    }
+
+    /** The first token of the kernel group that token {@code j} of {@code t} falls in. */
+    static int groupStart(int j, int t) {
+        int s = 0;
+        while (true) {
+            int n = TileKernels.width(t - s);
+            if (j < s + n) {
+                return s;
+            }
+            s += n;
+        }
     }
 
     /**

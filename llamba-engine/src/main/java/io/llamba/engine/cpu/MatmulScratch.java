@@ -16,6 +16,8 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     private float[] padded = new float[0];
     /** Q4_0 activations: per block of 32, int8-range values (as shorts for one token, as floats for several) and a scale. */
     short[] q16 = new short[0];
+    int[] qpair = new int[0];
+    int[] qstart = new int[0];
     float[] qf = new float[0];
     float[] qscale = new float[0];
 
@@ -39,6 +41,10 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     void ensureQuantized(int floats, int scales, boolean asShorts) {
         if (asShorts && q16.length < floats) {
             q16 = new short[floats];
+            qpair = new int[floats];
+        }
+        if (asShorts && qstart.length < scales) {
+            qstart = new int[scales];
         }
         if (!asShorts && qf.length < floats) {
             qf = new float[floats];

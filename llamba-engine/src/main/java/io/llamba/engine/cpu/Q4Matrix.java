@@ -16,18 +16,19 @@ import java.nio.ByteOrder;
  * Q4_0 weights (ggml semantics): per row and block of 32 columns, d = m/-8 where m is the weight of
  * largest magnitude, rounded to float16, and 4-bit values u = min(15, trunc(w/d + 8.5)); a weight is
  * (u-8)·d. Activations are quantized per block of 32 to int8 range with their own scale, so a block's
- * dot product is an integer: with |u-8| ≤ 8 and |q| ≤ 127, 32 products stay within 16 bits.
+ * dot product is the integer Σ(u-8)·q, and |Σ(u-8)·q| ≤ 32·8·127 fits in 16 bits.
  *
  * <p>Layout, per tile, block and group of 4 columns: one 16-bit lane per row holding the 4 values
- * (column 4g+k in bits 4k..4k+3, two's complement), rows interleaved so that lane 2j is row j and
- * lane 2j+1 is row P+j. Decoding multiplies and adds in 16-bit lanes (twice the lanes of a float
- * vector, no int-to-float conversion per weight), then splits the even and odd lanes into the two
- * panels' int32 sums once per block. The multi-token path widens a tile to integer-valued floats and
- * sums a block with fused multiply-adds, exactly (all partial sums are integers below 2^24), then
- * applies the same per-block step, acc = fma(sum, d_w·d_x, acc): the paths agree bit for bit.
+ * (column 4g+k in bits 4k..4k+3), rows interleaved so that lane 2j is row j and lane 2j+1 is row P+j.
+ * Decoding works on these as int lanes: {@code (w >>> 4k) & 0x000F000F} extracts value k of both rows
+ * of a lane at once; the products and sums run in 16-bit lanes (twice the lanes of a float vector, no
+ * int-to-float conversion per weight), starting from -8·Σq so that the wrapping sum of u·q lands
+ * exactly on Σ(u-8)·q; once per block the even and odd lanes become the two panels' int32 sums. The
+ * multi-token path widens a tile to integer-valued floats u-8 and sums a block with fused
+ * multiply-adds, exactly (all partial sums are integers below 2^24), then applies the same per-block
+ * step, acc = fma(sum, d_w·d_x, acc): the two paths agree bit for bit.
  */
 public final class Q4Matrix extends CpuMatrix {
-    private static final VectorSpecies<Short> SQ = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize()));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int GROUPS = BLOCK / 4;
@@ -88,7 +89,7 @@ public final class Q4Matrix extends CpuMatrix {
                     for (int k = 0; k < 4; k++) {
                         int i = from + 4 * g + k;
                         int u = i < to ? Math.min(15, (int) (buf[i] * id + 8.5f)) : 8;
-                        packed |= ((u - 8) & 0xf) << (4 * k);
+                        packed |= u << (4 * k);
                     }
                     quants.set(Floats.U16, quantOffset(tile, b, g) + lane * 2L, (short) packed);
                 }
@@ -103,45 +104,90 @@ public final class Q4Matrix extends CpuMatrix {
         in.x = null;
         if (t == 1) {
             in.ensureQuantized(colsPadded, blocks, true);
-            Quantize.activations(x, 0, cols, blocks, in.q16, null, 0, in.qscale, 0);
+            Quantize.activations(x, 0, cols, blocks, in.q16, null, 0, 1, in.qscale, 0);
+            // Each value twice in an int, for a 32-bit broadcast (a plain load) into 16-bit lanes, and
+            // per block -8·Σq the same way, where the wrapping sum starts.
+            for (int i = 0; i < colsPadded; i++) {
+                in.qpair[i] = (in.q16[i] & 0xffff) * 0x10001;
+            }
+            for (int b = 0; b < blocks; b++) {
+                int sum = 0;
+                for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
+                    sum += in.q16[i];
+                }
+                in.qstart[b] = (-8 * sum & 0xffff) * 0x10001;
+            }
             return;
         }
         in.ensureQuantized(t * colsPadded, t * blocks, false);
-        if (t >= 8) {
-            in.phase = MatmulScratch.PREPARE;
-            in.parallel.forRange(t, 4, in);
-        } else {
-            prepareTokens(in, 0, t);
-        }
+        prepareInParallel(in, t);
     }
 
+    /** Quantizes token rows {@code [from, to)}, packed per kernel group as {@link CpuMatrix#prepare} lays them out. */
     @Override
     void prepareTokens(MatmulScratch in, int from, int to) {
-        for (int s = from; s < to; s++) {
-            Quantize.activations(in.source, s * cols, cols, blocks, null, in.qf, s * colsPadded, in.qscale, s * blocks);
+        for (int j = from; j < to; j++) {
+            int s = groupStart(j, in.tokens);
+            int n = TileKernels.width(in.tokens - s);
+            Quantize.activations(in.source, j * cols, cols, blocks, null, in.qf, s * colsPadded + (j - s), n, in.qscale, j * blocks);
         }
     }
 
     @Override
     void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
-        short[] xq = in.q16;
+        int[] xq = in.qpair;
+        int[] start = in.qstart;
         float[] dx = in.qscale;
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         for (int b = 0; b < blocks; b++) {
             long qb = quantOffset(tile, b, 0);
-            ShortVector h = ShortVector.zero(SQ);
-            for (int g = 0; g < GROUPS; g++) {
-                ShortVector v = ShortVector.fromMemorySegment(SQ, quants, qb + (long) g * TILE * 2, LE);
-                int i = b * BLOCK + 4 * g;
-                h = h.add(v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(xq[i]));
-                h = h.add(v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12).mul(xq[i + 1]));
-                h = h.add(v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12).mul(xq[i + 2]));
-                h = h.add(v.lanewise(VectorOperators.ASHR, 12).mul(xq[i + 3]));
-            }
-            IntVector w = h.reinterpretAsInts();
-            FloatVector c0 = (FloatVector) w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector c1 = (FloatVector) w.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            ShortVector h = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            int i = b * BLOCK;
+            // The 8 groups of 4 columns written out: one straight run of vector code per block.
+            IntVector w0 = IntVector.fromMemorySegment(I, quants, qb + 0L * TILE * 2, LE);
+            h = h.add(w0.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 0]).reinterpretAsShorts()));
+            h = h.add(w0.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts()));
+            h = h.add(w0.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts()));
+            h = h.add(w0.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts()));
+            IntVector w1 = IntVector.fromMemorySegment(I, quants, qb + 1L * TILE * 2, LE);
+            h = h.add(w1.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 4]).reinterpretAsShorts()));
+            h = h.add(w1.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 5]).reinterpretAsShorts()));
+            h = h.add(w1.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 6]).reinterpretAsShorts()));
+            h = h.add(w1.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 7]).reinterpretAsShorts()));
+            IntVector w2 = IntVector.fromMemorySegment(I, quants, qb + 2L * TILE * 2, LE);
+            h = h.add(w2.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 8]).reinterpretAsShorts()));
+            h = h.add(w2.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 9]).reinterpretAsShorts()));
+            h = h.add(w2.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 10]).reinterpretAsShorts()));
+            h = h.add(w2.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 11]).reinterpretAsShorts()));
+            IntVector w3 = IntVector.fromMemorySegment(I, quants, qb + 3L * TILE * 2, LE);
+            h = h.add(w3.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 12]).reinterpretAsShorts()));
+            h = h.add(w3.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 13]).reinterpretAsShorts()));
+            h = h.add(w3.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 14]).reinterpretAsShorts()));
+            h = h.add(w3.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 15]).reinterpretAsShorts()));
+            IntVector w4 = IntVector.fromMemorySegment(I, quants, qb + 4L * TILE * 2, LE);
+            h = h.add(w4.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 16]).reinterpretAsShorts()));
+            h = h.add(w4.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 17]).reinterpretAsShorts()));
+            h = h.add(w4.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 18]).reinterpretAsShorts()));
+            h = h.add(w4.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 19]).reinterpretAsShorts()));
+            IntVector w5 = IntVector.fromMemorySegment(I, quants, qb + 5L * TILE * 2, LE);
+            h = h.add(w5.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 20]).reinterpretAsShorts()));
+            h = h.add(w5.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 21]).reinterpretAsShorts()));
+            h = h.add(w5.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 22]).reinterpretAsShorts()));
+            h = h.add(w5.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 23]).reinterpretAsShorts()));
+            IntVector w6 = IntVector.fromMemorySegment(I, quants, qb + 6L * TILE * 2, LE);
+            h = h.add(w6.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 24]).reinterpretAsShorts()));
+            h = h.add(w6.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 25]).reinterpretAsShorts()));
+            h = h.add(w6.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 26]).reinterpretAsShorts()));
+            h = h.add(w6.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 27]).reinterpretAsShorts()));
+            IntVector w7 = IntVector.fromMemorySegment(I, quants, qb + 7L * TILE * 2, LE);
+            h = h.add(w7.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 28]).reinterpretAsShorts()));
+            h = h.add(w7.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 29]).reinterpretAsShorts()));
+            h = h.add(w7.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 30]).reinterpretAsShorts()));
+            h = h.add(w7.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 31]).reinterpretAsShorts()));
+            IntVector sums = h.reinterpretAsInts();
+            FloatVector c0 = (FloatVector) sums.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector c1 = (FloatVector) sums.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
             float e = dx[b];
             a0 = c0.fma(Half.load(scales, scaleOffset(tile, b, 0)).mul(e), a0);
             a1 = c1.fma(Half.load(scales, scaleOffset(tile, b, PANEL)).mul(e), a1);
@@ -162,14 +208,12 @@ public final class Q4Matrix extends CpuMatrix {
             for (int g = 0; g < GROUPS; g++) {
                 IntVector w = IntVector.fromMemorySegment(I, quants, quantOffset(tile, b, g), LE);
                 int i = (b * BLOCK + 4 * g) * TILE;
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 28).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i);
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + PANEL);
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + TILE);
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + TILE + PANEL);
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 20).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + 2 * TILE);
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + 2 * TILE + PANEL);
-                ((FloatVector) w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + 3 * TILE);
-                ((FloatVector) w.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0)).intoArray(buf, i + 3 * TILE + PANEL);
+                for (int k = 0; k < 4; k++, i += TILE) {
+                    IntVector v = w.lanewise(VectorOperators.LSHR, 4 * k);
+                    ((FloatVector) v.lanewise(VectorOperators.AND, 0xf).sub(8).convert(VectorOperators.I2F, 0)).intoArray(buf, i);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.AND, 0xf).sub(8)
+                            .convert(VectorOperators.I2F, 0)).intoArray(buf, i + PANEL);
+                }
             }
             Half.load(scales, scaleOffset(tile, b, 0)).intoArray(buf, so + b * TILE);
             Half.load(scales, scaleOffset(tile, b, PANEL)).intoArray(buf, so + b * TILE + PANEL);
@@ -178,7 +222,7 @@ public final class Q4Matrix extends CpuMatrix {
 
     @Override
     void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
-        TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.qf, colsPadded, s * colsPadded, in.qscale, blocks, s * blocks, out, o);
+        TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.qf, s * colsPadded, in.qscale, blocks, s * blocks, out, o);
     }
 
     @Override
@@ -190,7 +234,7 @@ public final class Q4Matrix extends CpuMatrix {
             int b = i / BLOCK;
             int g = (i % BLOCK) / 4;
             int packed = quants.get(Floats.U16, quantOffset(tile, b, g) + lane * 2L);
-            int q = (packed << (28 - 4 * (i % 4))) >> 28;
+            int q = (packed >>> (4 * (i % 4)) & 0xf) - 8;
             out[outOff + i] = q * Float.float16ToFloat(scales.get(Floats.U16, scaleOffset(tile, b, j)));
         }
     }

@@ -29,9 +29,10 @@ final class Quantize {
 
     /**
      * Activations of one token for Q4_0 products: per block of 32, d = max|x|/127 and q = round(x/d) in
-     * [-127, 127], written as shorts (one token) or floats (several), zero past {@code cols}.
+     * [-127, 127], written as shorts (one token) or floats (several), value i at {@code qOff + i·qStride},
+     * zero past {@code cols}.
      */
-    static void activations(float[] x, int xOff, int cols, int blocks, short[] q16, float[] qf, int qOff, float[] scale, int sOff) {
+    static void activations(float[] x, int xOff, int cols, int blocks, short[] q16, float[] qf, int qOff, int qStride, float[] scale, int sOff) {
         for (int b = 0; b < blocks; b++) {
             int from = b * CpuMatrix.BLOCK;
             int to = Math.min(cols, from + CpuMatrix.BLOCK);
@@ -45,9 +46,9 @@ final class Quantize {
             for (int i = from; i < from + CpuMatrix.BLOCK; i++) {
                 int q = i < to ? Math.clamp(roundAway(x[xOff + i] * id), -127, 127) : 0;
                 if (q16 != null) {
-                    q16[qOff + i] = (short) q;
+                    q16[qOff + i * qStride] = (short) q;
                 } else {
-                    qf[qOff + i] = q;
+                    qf[qOff + i * qStride] = q;
                 }
             }
         }

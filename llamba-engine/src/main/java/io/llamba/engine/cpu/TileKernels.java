@@ -6,8 +6,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Register-tiled microkernels for matrix-matrix products over one tile of weights already widened to
  * float32 in a thread's buffer ({@code w[i·2P + lane]}: for each input column i, the 2P rows of the
- * tile, P = lanes of a float vector). Each kernel keeps 2×T accumulators in registers for T token
- * rows: two weight loads and T broadcasts feed 2T fused multiply-adds per column.
+ * tile, P = lanes of a float vector) and a group of T token rows packed column-major
+ * ({@code x[x0 + i·T + k]}, see {@link CpuMatrix#prepare}). Each kernel keeps 2×T accumulators in
+ * registers: two weight loads and T broadcasts (all at fixed offsets from two moving indexes) feed
+ * 2T fused multiply-adds per column.
  *
  * <p>Every output is one sequential chain of fused multiply-adds over i, lane by lane, whatever T is
  * and whatever kernel or format-specific decode loop computes it: that is what makes a row's result
@@ -26,61 +28,87 @@ final class TileKernels {
     private TileKernels() {
     }
 
-    /** The largest kernel width for {@code remaining} token rows. */
+    /** The kernel width for token rows {@code [s, t)}: the largest of 8, 4, 2, 1 that fits. */
     static int width(int remaining) {
         return remaining >= MAX_TOKENS ? MAX_TOKENS : remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1;
     }
 
-    static void plain(int tokens, float[] w, int n, float[] x, int xs, int x0, float[] out, int o) {
+    static void plain(int tokens, float[] w, int n, float[] x, int x0, float[] out, int o) {
         switch (tokens) {
-            case 8 -> plain8(w, n, x, xs, x0, out, o);
-            case 4 -> plain4(w, n, x, xs, x0, out, o);
-            case 2 -> plain2(w, n, x, xs, x0, out, o);
-            default -> plain1(w, n, x, xs, x0, out, o);
+            case 8 -> plain8(w, n, x, x0, out, o);
+            case 4 -> plain4(w, n, x, x0, out, o);
+            case 2 -> plain2(w, n, x, x0, out, o);
+            default -> plain1(w, n, x, x0, out, o);
         }
     }
 
-    static void blocked(int tokens, float[] w, int n, int so, float[] x, int xs, int x0, float[] dx, int ds, int d0, float[] out, int o) {
+    static void blocked(int tokens, float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         switch (tokens) {
-            case 8 -> blocked8(w, n, so, x, xs, x0, dx, ds, d0, out, o);
-            case 4 -> blocked4(w, n, so, x, xs, x0, dx, ds, d0, out, o);
-            case 2 -> blocked2(w, n, so, x, xs, x0, dx, ds, d0, out, o);
-            default -> blocked1(w, n, so, x, xs, x0, dx, ds, d0, out, o);
+            case 8 -> blocked8(w, n, so, x, x0, dx, ds, d0, out, o);
+            case 4 -> blocked4(w, n, so, x, x0, dx, ds, d0, out, o);
+            case 2 -> blocked2(w, n, so, x, x0, dx, ds, d0, out, o);
+            default -> blocked1(w, n, so, x, x0, dx, ds, d0, out, o);
         }
     }
 
-    /** Rows of a tile (two panels) times 8 token rows: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + k·xs + i]. */
-    static void plain8(float[] w, int n, float[] x, int xs, int x0, float[] out, int o) {
-        int x1 = x0 + xs, x2 = x0 + 2 * xs, x3 = x0 + 3 * xs, x4 = x0 + 4 * xs, x5 = x0 + 5 * xs, x6 = x0 + 6 * xs, x7 = x0 + 7 * xs;
+    /** Rows of a tile times 8 token rows packed at x0: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + i·8 + k]. */
+    static void plain8(float[] w, int n, float[] x, int x0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z, a04 = z, a14 = z, a05 = z, a15 = z, a06 = z, a16 = z, a07 = z, a17 = z;
-        for (int i = 0, wi = 0; i < n; i++, wi += TILE) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wi);
-            FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-            FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-            a00 = w0.fma(b0, a00);
-            a10 = w1.fma(b0, a10);
-            FloatVector b1 = FloatVector.broadcast(F, x[x1 + i]);
-            a01 = w0.fma(b1, a01);
-            a11 = w1.fma(b1, a11);
-            FloatVector b2 = FloatVector.broadcast(F, x[x2 + i]);
-            a02 = w0.fma(b2, a02);
-            a12 = w1.fma(b2, a12);
-            FloatVector b3 = FloatVector.broadcast(F, x[x3 + i]);
-            a03 = w0.fma(b3, a03);
-            a13 = w1.fma(b3, a13);
-            FloatVector b4 = FloatVector.broadcast(F, x[x4 + i]);
-            a04 = w0.fma(b4, a04);
-            a14 = w1.fma(b4, a14);
-            FloatVector b5 = FloatVector.broadcast(F, x[x5 + i]);
-            a05 = w0.fma(b5, a05);
-            a15 = w1.fma(b5, a15);
-            FloatVector b6 = FloatVector.broadcast(F, x[x6 + i]);
-            a06 = w0.fma(b6, a06);
-            a16 = w1.fma(b6, a16);
-            FloatVector b7 = FloatVector.broadcast(F, x[x7 + i]);
-            a07 = w0.fma(b7, a07);
-            a17 = w1.fma(b7, a17);
+        // Two columns per iteration (n is a multiple of 32): less loop overhead per multiply-add.
+        for (int i = 0, wi = 0, xi = x0; i < n; i += 2, wi += 2 * TILE, xi += 16) {
+            FloatVector w00 = FloatVector.fromArray(F, w, wi);
+            FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+            a01 = w00.fma(b01, a01);
+            a11 = w10.fma(b01, a11);
+            FloatVector b02 = FloatVector.broadcast(F, x[xi + 2]);
+            a02 = w00.fma(b02, a02);
+            a12 = w10.fma(b02, a12);
+            FloatVector b03 = FloatVector.broadcast(F, x[xi + 3]);
+            a03 = w00.fma(b03, a03);
+            a13 = w10.fma(b03, a13);
+            FloatVector b04 = FloatVector.broadcast(F, x[xi + 4]);
+            a04 = w00.fma(b04, a04);
+            a14 = w10.fma(b04, a14);
+            FloatVector b05 = FloatVector.broadcast(F, x[xi + 5]);
+            a05 = w00.fma(b05, a05);
+            a15 = w10.fma(b05, a15);
+            FloatVector b06 = FloatVector.broadcast(F, x[xi + 6]);
+            a06 = w00.fma(b06, a06);
+            a16 = w10.fma(b06, a16);
+            FloatVector b07 = FloatVector.broadcast(F, x[xi + 7]);
+            a07 = w00.fma(b07, a07);
+            a17 = w10.fma(b07, a17);
+            FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+            FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 8]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+            FloatVector b11 = FloatVector.broadcast(F, x[xi + 9]);
+            a01 = w01.fma(b11, a01);
+            a11 = w11.fma(b11, a11);
+            FloatVector b12 = FloatVector.broadcast(F, x[xi + 10]);
+            a02 = w01.fma(b12, a02);
+            a12 = w11.fma(b12, a12);
+            FloatVector b13 = FloatVector.broadcast(F, x[xi + 11]);
+            a03 = w01.fma(b13, a03);
+            a13 = w11.fma(b13, a13);
+            FloatVector b14 = FloatVector.broadcast(F, x[xi + 12]);
+            a04 = w01.fma(b14, a04);
+            a14 = w11.fma(b14, a14);
+            FloatVector b15 = FloatVector.broadcast(F, x[xi + 13]);
+            a05 = w01.fma(b15, a05);
+            a15 = w11.fma(b15, a15);
+            FloatVector b16 = FloatVector.broadcast(F, x[xi + 14]);
+            a06 = w01.fma(b16, a06);
+            a16 = w11.fma(b16, a16);
+            FloatVector b17 = FloatVector.broadcast(F, x[xi + 15]);
+            a07 = w01.fma(b17, a07);
+            a17 = w11.fma(b17, a17);
         }
         a00.intoArray(out, o);
         a10.intoArray(out, o + P);
@@ -100,26 +128,40 @@ final class TileKernels {
         a17.intoArray(out, o + 7 * TILE + P);
     }
 
-    /** Rows of a tile (two panels) times 4 token rows: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + k·xs + i]. */
-    static void plain4(float[] w, int n, float[] x, int xs, int x0, float[] out, int o) {
-        int x1 = x0 + xs, x2 = x0 + 2 * xs, x3 = x0 + 3 * xs;
+    /** Rows of a tile times 4 token rows packed at x0: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + i·4 + k]. */
+    static void plain4(float[] w, int n, float[] x, int x0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z;
-        for (int i = 0, wi = 0; i < n; i++, wi += TILE) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wi);
-            FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-            FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-            a00 = w0.fma(b0, a00);
-            a10 = w1.fma(b0, a10);
-            FloatVector b1 = FloatVector.broadcast(F, x[x1 + i]);
-            a01 = w0.fma(b1, a01);
-            a11 = w1.fma(b1, a11);
-            FloatVector b2 = FloatVector.broadcast(F, x[x2 + i]);
-            a02 = w0.fma(b2, a02);
-            a12 = w1.fma(b2, a12);
-            FloatVector b3 = FloatVector.broadcast(F, x[x3 + i]);
-            a03 = w0.fma(b3, a03);
-            a13 = w1.fma(b3, a13);
+        // Two columns per iteration (n is a multiple of 32): less loop overhead per multiply-add.
+        for (int i = 0, wi = 0, xi = x0; i < n; i += 2, wi += 2 * TILE, xi += 8) {
+            FloatVector w00 = FloatVector.fromArray(F, w, wi);
+            FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+            a01 = w00.fma(b01, a01);
+            a11 = w10.fma(b01, a11);
+            FloatVector b02 = FloatVector.broadcast(F, x[xi + 2]);
+            a02 = w00.fma(b02, a02);
+            a12 = w10.fma(b02, a12);
+            FloatVector b03 = FloatVector.broadcast(F, x[xi + 3]);
+            a03 = w00.fma(b03, a03);
+            a13 = w10.fma(b03, a13);
+            FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+            FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 4]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+            FloatVector b11 = FloatVector.broadcast(F, x[xi + 5]);
+            a01 = w01.fma(b11, a01);
+            a11 = w11.fma(b11, a11);
+            FloatVector b12 = FloatVector.broadcast(F, x[xi + 6]);
+            a02 = w01.fma(b12, a02);
+            a12 = w11.fma(b12, a12);
+            FloatVector b13 = FloatVector.broadcast(F, x[xi + 7]);
+            a03 = w01.fma(b13, a03);
+            a13 = w11.fma(b13, a13);
         }
         a00.intoArray(out, o);
         a10.intoArray(out, o + P);
@@ -131,20 +173,28 @@ final class TileKernels {
         a13.intoArray(out, o + 3 * TILE + P);
     }
 
-    /** Rows of a tile (two panels) times 2 token rows: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + k·xs + i]. */
-    static void plain2(float[] w, int n, float[] x, int xs, int x0, float[] out, int o) {
-        int x1 = x0 + xs;
+    /** Rows of a tile times 2 token rows packed at x0: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + i·2 + k]. */
+    static void plain2(float[] w, int n, float[] x, int x0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a10 = z, a01 = z, a11 = z;
-        for (int i = 0, wi = 0; i < n; i++, wi += TILE) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wi);
-            FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-            FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-            a00 = w0.fma(b0, a00);
-            a10 = w1.fma(b0, a10);
-            FloatVector b1 = FloatVector.broadcast(F, x[x1 + i]);
-            a01 = w0.fma(b1, a01);
-            a11 = w1.fma(b1, a11);
+        // Two columns per iteration (n is a multiple of 32): less loop overhead per multiply-add.
+        for (int i = 0, wi = 0, xi = x0; i < n; i += 2, wi += 2 * TILE, xi += 4) {
+            FloatVector w00 = FloatVector.fromArray(F, w, wi);
+            FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+            a01 = w00.fma(b01, a01);
+            a11 = w10.fma(b01, a11);
+            FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+            FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 2]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+            FloatVector b11 = FloatVector.broadcast(F, x[xi + 3]);
+            a01 = w01.fma(b11, a01);
+            a11 = w11.fma(b11, a11);
         }
         a00.intoArray(out, o);
         a10.intoArray(out, o + P);
@@ -152,28 +202,33 @@ final class TileKernels {
         a11.intoArray(out, o + TILE + P);
     }
 
-    /** Rows of a tile (two panels) times 1 token row: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + k·xs + i]. */
-    static void plain1(float[] w, int n, float[] x, int xs, int x0, float[] out, int o) {
+    /** Rows of a tile times 1 token row packed at x0: out[o + k·2P + lane] = Σ_i w[i·2P + lane]·x[x0 + i·1 + k]. */
+    static void plain1(float[] w, int n, float[] x, int x0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a10 = z;
-        for (int i = 0, wi = 0; i < n; i++, wi += TILE) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wi);
-            FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-            FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-            a00 = w0.fma(b0, a00);
-            a10 = w1.fma(b0, a10);
+        // Two columns per iteration (n is a multiple of 32): less loop overhead per multiply-add.
+        for (int i = 0, wi = 0, xi = x0; i < n; i += 2, wi += 2 * TILE, xi += 2) {
+            FloatVector w00 = FloatVector.fromArray(F, w, wi);
+            FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+            FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 1]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
         }
         a00.intoArray(out, o);
         a10.intoArray(out, o + P);
     }
 
     /**
-     * Q4_0 rows of a tile times 8 quantized token rows, per block of 32: c = Σ_i q·xq exactly (integers
-     * below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic as
-     * {@link Q4Matrix}'s integer decode kernel, so results do not depend on the path.
+     * Q4_0 rows of a tile times 8 quantized token rows packed at x0, per block of 32: c = Σ_i u·q exactly
+     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
+     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
      */
-    static void blocked8(float[] w, int n, int so, float[] x, int xs, int x0, float[] dx, int ds, int d0, float[] out, int o) {
-        int x1 = x0 + xs, x2 = x0 + 2 * xs, x3 = x0 + 3 * xs, x4 = x0 + 4 * xs, x5 = x0 + 5 * xs, x6 = x0 + 6 * xs, x7 = x0 + 7 * xs;
+    static void blocked8(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         z.intoArray(out, o);
         z.intoArray(out, o + P);
@@ -191,35 +246,61 @@ final class TileKernels {
         z.intoArray(out, o + 6 * TILE + P);
         z.intoArray(out, o + 7 * TILE);
         z.intoArray(out, o + 7 * TILE + P);
-        for (int blk = 0, i = 0, wi = 0; i < n; blk++) {
+        for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z, c01 = z, c11 = z, c02 = z, c12 = z, c03 = z, c13 = z, c04 = z, c14 = z, c05 = z, c15 = z, c06 = z, c16 = z, c07 = z, c17 = z;
-            for (int end = i + 32; i < end; i++, wi += TILE) {
-                FloatVector w0 = FloatVector.fromArray(F, w, wi);
-                FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-                FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-                c00 = w0.fma(b0, c00);
-                c10 = w1.fma(b0, c10);
-                FloatVector b1 = FloatVector.broadcast(F, x[x1 + i]);
-                c01 = w0.fma(b1, c01);
-                c11 = w1.fma(b1, c11);
-                FloatVector b2 = FloatVector.broadcast(F, x[x2 + i]);
-                c02 = w0.fma(b2, c02);
-                c12 = w1.fma(b2, c12);
-                FloatVector b3 = FloatVector.broadcast(F, x[x3 + i]);
-                c03 = w0.fma(b3, c03);
-                c13 = w1.fma(b3, c13);
-                FloatVector b4 = FloatVector.broadcast(F, x[x4 + i]);
-                c04 = w0.fma(b4, c04);
-                c14 = w1.fma(b4, c14);
-                FloatVector b5 = FloatVector.broadcast(F, x[x5 + i]);
-                c05 = w0.fma(b5, c05);
-                c15 = w1.fma(b5, c15);
-                FloatVector b6 = FloatVector.broadcast(F, x[x6 + i]);
-                c06 = w0.fma(b6, c06);
-                c16 = w1.fma(b6, c16);
-                FloatVector b7 = FloatVector.broadcast(F, x[x7 + i]);
-                c07 = w0.fma(b7, c07);
-                c17 = w1.fma(b7, c17);
+            for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 16) {
+                FloatVector w00 = FloatVector.fromArray(F, w, wi);
+                FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+                FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+                c00 = w00.fma(b00, c00);
+                c10 = w10.fma(b00, c10);
+                FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+                c01 = w00.fma(b01, c01);
+                c11 = w10.fma(b01, c11);
+                FloatVector b02 = FloatVector.broadcast(F, x[xi + 2]);
+                c02 = w00.fma(b02, c02);
+                c12 = w10.fma(b02, c12);
+                FloatVector b03 = FloatVector.broadcast(F, x[xi + 3]);
+                c03 = w00.fma(b03, c03);
+                c13 = w10.fma(b03, c13);
+                FloatVector b04 = FloatVector.broadcast(F, x[xi + 4]);
+                c04 = w00.fma(b04, c04);
+                c14 = w10.fma(b04, c14);
+                FloatVector b05 = FloatVector.broadcast(F, x[xi + 5]);
+                c05 = w00.fma(b05, c05);
+                c15 = w10.fma(b05, c15);
+                FloatVector b06 = FloatVector.broadcast(F, x[xi + 6]);
+                c06 = w00.fma(b06, c06);
+                c16 = w10.fma(b06, c16);
+                FloatVector b07 = FloatVector.broadcast(F, x[xi + 7]);
+                c07 = w00.fma(b07, c07);
+                c17 = w10.fma(b07, c17);
+                FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+                FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+                FloatVector b10 = FloatVector.broadcast(F, x[xi + 8]);
+                c00 = w01.fma(b10, c00);
+                c10 = w11.fma(b10, c10);
+                FloatVector b11 = FloatVector.broadcast(F, x[xi + 9]);
+                c01 = w01.fma(b11, c01);
+                c11 = w11.fma(b11, c11);
+                FloatVector b12 = FloatVector.broadcast(F, x[xi + 10]);
+                c02 = w01.fma(b12, c02);
+                c12 = w11.fma(b12, c12);
+                FloatVector b13 = FloatVector.broadcast(F, x[xi + 11]);
+                c03 = w01.fma(b13, c03);
+                c13 = w11.fma(b13, c13);
+                FloatVector b14 = FloatVector.broadcast(F, x[xi + 12]);
+                c04 = w01.fma(b14, c04);
+                c14 = w11.fma(b14, c14);
+                FloatVector b15 = FloatVector.broadcast(F, x[xi + 13]);
+                c05 = w01.fma(b15, c05);
+                c15 = w11.fma(b15, c15);
+                FloatVector b16 = FloatVector.broadcast(F, x[xi + 14]);
+                c06 = w01.fma(b16, c06);
+                c16 = w11.fma(b16, c16);
+                FloatVector b17 = FloatVector.broadcast(F, x[xi + 15]);
+                c07 = w01.fma(b17, c07);
+                c17 = w11.fma(b17, c17);
             }
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
@@ -251,12 +332,11 @@ final class TileKernels {
     }
 
     /**
-     * Q4_0 rows of a tile times 4 quantized token rows, per block of 32: c = Σ_i q·xq exactly (integers
-     * below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic as
-     * {@link Q4Matrix}'s integer decode kernel, so results do not depend on the path.
+     * Q4_0 rows of a tile times 4 quantized token rows packed at x0, per block of 32: c = Σ_i u·q exactly
+     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
+     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
      */
-    static void blocked4(float[] w, int n, int so, float[] x, int xs, int x0, float[] dx, int ds, int d0, float[] out, int o) {
-        int x1 = x0 + xs, x2 = x0 + 2 * xs, x3 = x0 + 3 * xs;
+    static void blocked4(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         z.intoArray(out, o);
         z.intoArray(out, o + P);
@@ -266,23 +346,37 @@ final class TileKernels {
         z.intoArray(out, o + 2 * TILE + P);
         z.intoArray(out, o + 3 * TILE);
         z.intoArray(out, o + 3 * TILE + P);
-        for (int blk = 0, i = 0, wi = 0; i < n; blk++) {
+        for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z, c01 = z, c11 = z, c02 = z, c12 = z, c03 = z, c13 = z;
-            for (int end = i + 32; i < end; i++, wi += TILE) {
-                FloatVector w0 = FloatVector.fromArray(F, w, wi);
-                FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-                FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-                c00 = w0.fma(b0, c00);
-                c10 = w1.fma(b0, c10);
-                FloatVector b1 = FloatVector.broadcast(F, x[x1 + i]);
-                c01 = w0.fma(b1, c01);
-                c11 = w1.fma(b1, c11);
-                FloatVector b2 = FloatVector.broadcast(F, x[x2 + i]);
-                c02 = w0.fma(b2, c02);
-                c12 = w1.fma(b2, c12);
-                FloatVector b3 = FloatVector.broadcast(F, x[x3 + i]);
-                c03 = w0.fma(b3, c03);
-                c13 = w1.fma(b3, c13);
+            for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 8) {
+                FloatVector w00 = FloatVector.fromArray(F, w, wi);
+                FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+                FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+                c00 = w00.fma(b00, c00);
+                c10 = w10.fma(b00, c10);
+                FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+                c01 = w00.fma(b01, c01);
+                c11 = w10.fma(b01, c11);
+                FloatVector b02 = FloatVector.broadcast(F, x[xi + 2]);
+                c02 = w00.fma(b02, c02);
+                c12 = w10.fma(b02, c12);
+                FloatVector b03 = FloatVector.broadcast(F, x[xi + 3]);
+                c03 = w00.fma(b03, c03);
+                c13 = w10.fma(b03, c13);
+                FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+                FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+                FloatVector b10 = FloatVector.broadcast(F, x[xi + 4]);
+                c00 = w01.fma(b10, c00);
+                c10 = w11.fma(b10, c10);
+                FloatVector b11 = FloatVector.broadcast(F, x[xi + 5]);
+                c01 = w01.fma(b11, c01);
+                c11 = w11.fma(b11, c11);
+                FloatVector b12 = FloatVector.broadcast(F, x[xi + 6]);
+                c02 = w01.fma(b12, c02);
+                c12 = w11.fma(b12, c12);
+                FloatVector b13 = FloatVector.broadcast(F, x[xi + 7]);
+                c03 = w01.fma(b13, c03);
+                c13 = w11.fma(b13, c13);
             }
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
@@ -302,28 +396,35 @@ final class TileKernels {
     }
 
     /**
-     * Q4_0 rows of a tile times 2 quantized token rows, per block of 32: c = Σ_i q·xq exactly (integers
-     * below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic as
-     * {@link Q4Matrix}'s integer decode kernel, so results do not depend on the path.
+     * Q4_0 rows of a tile times 2 quantized token rows packed at x0, per block of 32: c = Σ_i u·q exactly
+     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
+     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
      */
-    static void blocked2(float[] w, int n, int so, float[] x, int xs, int x0, float[] dx, int ds, int d0, float[] out, int o) {
-        int x1 = x0 + xs;
+    static void blocked2(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         z.intoArray(out, o);
         z.intoArray(out, o + P);
         z.intoArray(out, o + TILE);
         z.intoArray(out, o + TILE + P);
-        for (int blk = 0, i = 0, wi = 0; i < n; blk++) {
+        for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z, c01 = z, c11 = z;
-            for (int end = i + 32; i < end; i++, wi += TILE) {
-                FloatVector w0 = FloatVector.fromArray(F, w, wi);
-                FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-                FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-                c00 = w0.fma(b0, c00);
-                c10 = w1.fma(b0, c10);
-                FloatVector b1 = FloatVector.broadcast(F, x[x1 + i]);
-                c01 = w0.fma(b1, c01);
-                c11 = w1.fma(b1, c11);
+            for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 4) {
+                FloatVector w00 = FloatVector.fromArray(F, w, wi);
+                FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+                FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+                c00 = w00.fma(b00, c00);
+                c10 = w10.fma(b00, c10);
+                FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+                c01 = w00.fma(b01, c01);
+                c11 = w10.fma(b01, c11);
+                FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+                FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+                FloatVector b10 = FloatVector.broadcast(F, x[xi + 2]);
+                c00 = w01.fma(b10, c00);
+                c10 = w11.fma(b10, c10);
+                FloatVector b11 = FloatVector.broadcast(F, x[xi + 3]);
+                c01 = w01.fma(b11, c01);
+                c11 = w11.fma(b11, c11);
             }
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
@@ -337,22 +438,27 @@ final class TileKernels {
     }
 
     /**
-     * Q4_0 rows of a tile times 1 quantized token row, per block of 32: c = Σ_i q·xq exactly (integers
-     * below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic as
-     * {@link Q4Matrix}'s integer decode kernel, so results do not depend on the path.
+     * Q4_0 rows of a tile times 1 quantized token row packed at x0, per block of 32: c = Σ_i u·q exactly
+     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
+     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
      */
-    static void blocked1(float[] w, int n, int so, float[] x, int xs, int x0, float[] dx, int ds, int d0, float[] out, int o) {
+    static void blocked1(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
         z.intoArray(out, o);
         z.intoArray(out, o + P);
-        for (int blk = 0, i = 0, wi = 0; i < n; blk++) {
+        for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z;
-            for (int end = i + 32; i < end; i++, wi += TILE) {
-                FloatVector w0 = FloatVector.fromArray(F, w, wi);
-                FloatVector w1 = FloatVector.fromArray(F, w, wi + P);
-                FloatVector b0 = FloatVector.broadcast(F, x[x0 + i]);
-                c00 = w0.fma(b0, c00);
-                c10 = w1.fma(b0, c10);
+            for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 2) {
+                FloatVector w00 = FloatVector.fromArray(F, w, wi);
+                FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
+                FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+                c00 = w00.fma(b00, c00);
+                c10 = w10.fma(b00, c10);
+                FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
+                FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
+                FloatVector b10 = FloatVector.broadcast(F, x[xi + 1]);
+                c00 = w01.fma(b10, c00);
+                c10 = w11.fma(b10, c10);
             }
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);

@@ -78,7 +78,7 @@ class CpuMatrixTest {
         float[] d = new float[m.blocks];
         float[] out = new float[x.length];
         for (int s = 0; s < t; s++) {
-            Quantize.activations(x, s * cols, cols, m.blocks, q, null, 0, d, 0);
+            Quantize.activations(x, s * cols, cols, m.blocks, q, null, 0, 1, d, 0);
             for (int i = 0; i < cols; i++) {
                 out[s * cols + i] = q[i] * d[i / CpuMatrix.BLOCK];
             }

@@ -104,7 +104,7 @@ class ParallelTest {
         }
         short[] q = new short[64];
         float[] d = new float[2];
-        Quantize.activations(x, 0, 40, 2, q, null, 0, d, 0);
+        Quantize.activations(x, 0, 40, 2, q, null, 0, 1, d, 0);
         assertThat(d[0]).isEqualTo(20 * 0.37f / 127);
         for (int i = 0; i < 64; i++) {
             assertThat(Math.abs(q[i])).isLessThanOrEqualTo(127);
