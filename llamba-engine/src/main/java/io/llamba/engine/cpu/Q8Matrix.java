@@ -1,6 +1,5 @@
 package io.llamba.engine.cpu;
 
-import io.llamba.engine.checkpoint.CheckpointException;
 import io.llamba.engine.checkpoint.Floats;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -17,7 +16,8 @@ import java.nio.ByteOrder;
  * Q8_0 weights (ggml semantics): per row and block of 32 columns a scale d = max|w|/127, rounded to
  * float16, and the values q = round(w/d) in int8; a weight is q·d. Quants are stored per tile and
  * column (the tile's rows side by side, one byte each), scales per tile and block, as float16.
- * A weight is widened as float(q)·d, an exact product, so both product paths see the same value.
+ * Both product paths sum a block as c = Σ float(q)·x (a chain of fused multiply-adds) and then add
+ * fma(c, d, acc): the scale costs one operation per block instead of one per weight.
  */
 public final class Q8Matrix extends CpuMatrix {
     /** Bytes for one panel of quants: as many as F has lanes, at least 64 bits (the smallest vector shape). */
@@ -81,35 +81,46 @@ public final class Q8Matrix extends CpuMatrix {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         for (int b = 0; b < blocks; b++) {
-            FloatVector d0 = Half.load(scales, scaleOffset(tile, b, 0));
-            FloatVector d1 = Half.load(scales, scaleOffset(tile, b, PANEL));
+            FloatVector c0 = FloatVector.zero(F);
+            FloatVector c1 = c0;
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long off = qBase + (long) i * TILE;
                 FloatVector x0 = FloatVector.broadcast(F, x[i]);
-                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0);
-                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1);
-                a0 = w0.fma(x0, a0);
-                a1 = w1.fma(x0, a1);
+                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, c0);
+                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, c1);
             }
+            // The multi-token path multiplies d by an activation scale of 1 first, which changes nothing.
+            a0 = c0.fma(Half.load(scales, scaleOffset(tile, b, 0)), a0);
+            a1 = c1.fma(Half.load(scales, scaleOffset(tile, b, PANEL)), a1);
         }
         a0.intoArray(out, o);
         a1.intoArray(out, o + PANEL);
     }
 
     @Override
+    int tileBufferFloats() {
+        return colsPadded * TILE + blocks * TILE;
+    }
+
+    @Override
     void dequantizeTile(int tile, float[] buf) {
         long qBase = quantOffset(tile, 0, 0);
+        int so = colsPadded * TILE;
         for (int b = 0; b < blocks; b++) {
-            FloatVector d0 = Half.load(scales, scaleOffset(tile, b, 0));
-            FloatVector d1 = Half.load(scales, scaleOffset(tile, b, PANEL));
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long off = qBase + (long) i * TILE;
-                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0)
-                        .intoArray(buf, i * TILE);
-                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1)
+                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(buf, i * TILE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0))
                         .intoArray(buf, i * TILE + PANEL);
             }
+            Half.load(scales, scaleOffset(tile, b, 0)).intoArray(buf, so + b * TILE);
+            Half.load(scales, scaleOffset(tile, b, PANEL)).intoArray(buf, so + b * TILE + PANEL);
         }
+    }
+
+    @Override
+    void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
+        TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.x, s * colsPadded, in.ones(in.tokens * blocks), blocks, s * blocks, out, o);
     }
 
     @Override
