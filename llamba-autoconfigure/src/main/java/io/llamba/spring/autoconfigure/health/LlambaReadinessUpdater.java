@@ -1,0 +1,34 @@
+package io.llamba.spring.autoconfigure.health;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnStateTransitionEvent;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.availability.AvailabilityChangeEvent;
+import org.springframework.boot.availability.ReadinessState;
+import org.springframework.context.ApplicationEventPublisher;
+
+/**
+ * Ties the application's readiness to the generation backend: while the circuit breaker is open
+ * (generations have been failing) the application refuses traffic, so a load balancer or Kubernetes
+ * readiness probe sends requests elsewhere; when it closes again, traffic is accepted. Readiness at
+ * startup needs nothing from here: the model loads while the context starts, before Spring Boot
+ * accepts traffic.
+ */
+public final class LlambaReadinessUpdater {
+    /** Without a circuit breaker (resilience disabled) there is nothing to follow. */
+    public LlambaReadinessUpdater(@Nullable CircuitBreaker circuitBreaker, ApplicationEventPublisher publisher) {
+        if (circuitBreaker != null) {
+            circuitBreaker.getEventPublisher().onStateTransition(event -> onTransition(event, publisher));
+        }
+    }
+
+    private void onTransition(CircuitBreakerOnStateTransitionEvent event, ApplicationEventPublisher publisher) {
+        switch (event.getStateTransition().getToState()) {
+            case OPEN, FORCED_OPEN -> AvailabilityChangeEvent.publish(publisher, this, ReadinessState.REFUSING_TRAFFIC);
+            case CLOSED -> AvailabilityChangeEvent.publish(publisher, this, ReadinessState.ACCEPTING_TRAFFIC);
+            default -> {
+                // HALF_OPEN lets a few trial requests through; readiness waits for the verdict.
+            }
+        }
+    }
+}
