@@ -58,9 +58,14 @@ public class LlambaChatAutoConfiguration {
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnMissingBean(Engine.class)
     static class EngineConfiguration {
-        /** The model, loaded once; its engine is closed (after a graceful shutdown) with the context. */
+        /**
+         * The model, loaded once; its engine is closed (after a graceful shutdown) with the context.
+         * The chat properties are asked for only so that they are bound and checked first: a bad
+         * default fails the startup before a slow model load, not after.
+         */
         @Bean
-        Engine llambaEngine(LlambaProperties properties, ObjectProvider<EngineObserver> observers) {
+        Engine llambaEngine(LlambaProperties properties, LlambaChatProperties chatProperties,
+                            ObjectProvider<EngineObserver> observers) {
             return LlambaModelSource.loadEngine(properties, composite(observers.orderedStream().toList()));
         }
 
