@@ -6,6 +6,7 @@ import io.llamba.engine.generate.InvalidRequestException;
 import io.llamba.engine.tokenizer.ChatMessage;
 import io.llamba.engine.tokenizer.ChatTemplate;
 import io.llamba.spring.testing.ScriptedModel;
+import io.llamba.spring.testing.Scripts;
 import io.llamba.spring.testing.TestTokenizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -13,6 +13,7 @@ import io.llamba.engine.generate.EngineOptions;
 import io.llamba.engine.generate.EngineOverloadedException;
 import io.llamba.engine.generate.InvalidRequestException;
 import io.llamba.spring.testing.ScriptedModel;
+import io.llamba.spring.testing.Scripts;
 import io.llamba.spring.testing.TestTokenizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -3,6 +3,7 @@ package io.llamba.spring.ai;
 import io.llamba.engine.generate.Engine;
 import io.llamba.engine.generate.EngineOptions;
 import io.llamba.spring.testing.ScriptedModel;
+import io.llamba.spring.testing.Scripts;
 import io.llamba.spring.testing.TestTokenizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -21,7 +21,9 @@ class StartupFailureReportTest {
     static void start(String... properties) {
         SpringApplication app = new SpringApplication(App.class);
         app.setWebApplicationType(WebApplicationType.NONE);
-        app.setDefaultProperties(java.util.Map.of("spring.main.banner-mode", "off", "spring.ai.llamba.threads", "1"));
+        app.setDefaultProperties(java.util.Map.of("spring.main.banner-mode", "off", "spring.ai.llamba.threads", "1",
+                "spring.ai.model.audio.speech", "none", "spring.ai.model.audio.transcription", "none",
+                "spring.ai.model.embedding", "none", "spring.ai.model.image", "none", "spring.ai.model.moderation", "none"));
         String[] args = java.util.Arrays.stream(properties).map(p -> "--" + p).toArray(String[]::new);
         app.run(args).close();
     }

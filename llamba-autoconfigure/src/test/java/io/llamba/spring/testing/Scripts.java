@@ -1,16 +1,16 @@
-package io.llamba.spring.ai;
+package io.llamba.spring.testing;
 
 /** The replies the scripted model gives in these tests, chosen by what the prompt holds. */
-final class Scripts {
-    static final String HELLO = "Hello from Llamba!";
-    static final String WEATHER_CALL = "{\"name\": \"weather\", \"parameters\": {\"city\": \"Paris\"}}";
-    static final String MALFORMED_CALL = "{\"name\": \"weather\", \"parameters\": {\"city\": ";
-    static final String LONG = "la ".repeat(400);
+public final class Scripts {
+    public static final String HELLO = "Hello from Llamba!";
+    public static final String WEATHER_CALL = "{\"name\": \"weather\", \"parameters\": {\"city\": \"Paris\"}}";
+    public static final String MALFORMED_CALL = "{\"name\": \"weather\", \"parameters\": {\"city\": ";
+    public static final String LONG = "la ".repeat(400);
 
     private Scripts() {
     }
 
-    static String reply(String prompt) {
+    public static String reply(String prompt) {
         String ipython = "<|start_header_id|>ipython<|end_header_id|>\n\n";
         int result = prompt.lastIndexOf(ipython);
         if (result >= 0) {
