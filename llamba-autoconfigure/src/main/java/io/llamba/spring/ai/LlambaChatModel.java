@@ -42,6 +42,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -213,11 +214,20 @@ public class LlambaChatModel implements ChatModel {
             }
             Flux<ChatResponse> chunks = Flux.<ChatResponse>create(sink -> startStream(request, sink), FluxSink.OverflowStrategy.BUFFER)
                     // The engine thread only queues chunks; subscribers run elsewhere and can never stall a step.
-                    .publishOn(streamScheduler)
+                    .publishOn(streamScheduler);
+            // The observation stops once the aggregated response is in its context, and before the end
+            // of the stream reaches the subscriber, so a caller that saw the end sees it stopped.
+            AtomicBoolean stopped = new AtomicBoolean();
+            Runnable stop = () -> {
+                if (stopped.compareAndSet(false, true)) {
+                    observation.stop();
+                }
+            };
+            return new MessageAggregator().aggregate(chunks, context::setResponse)
                     .doOnError(observation::error)
-                    .doFinally(signal -> observation.stop())
+                    .doOnTerminate(stop)
+                    .doOnCancel(stop)
                     .contextWrite(ctx -> ctx.put(ObservationThreadLocalAccessor.KEY, observation));
-            return new MessageAggregator().aggregate(chunks, context::setResponse);
         });
     }
 

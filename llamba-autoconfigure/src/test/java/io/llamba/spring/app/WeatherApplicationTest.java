@@ -159,11 +159,15 @@ class WeatherApplicationTest {
             assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
             assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.REFUSING_TRAFFIC);
 
-            // Recovered: the breaker closes and traffic is accepted again.
+            // After the wait the breaker half-opens: traffic is accepted so that trial requests can come,
+            // and when they succeed the breaker closes.
             context.getBean(ScriptedModel.class).failing = false;
-            breaker.transitionToClosedState();
+            breaker.transitionToHalfOpenState();
             assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.ACCEPTING_TRAFFIC);
             assertThat(assistant.ask("Hi")).isEqualTo(Scripts.HELLO);
+            assertThat(assistant.ask("Hi")).isEqualTo(Scripts.HELLO);
+            assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+            assertThat(health.healthForPath("llamba").getStatus()).isEqualTo(Status.UP);
         }
     }
 

@@ -212,6 +212,25 @@ class LlambaChatAutoConfigurationTest {
         });
     }
 
+    @Test
+    void closingTheApplicationLetsRunningGenerationsFinish() throws InterruptedException {
+        java.util.List<ChatResponse> chunks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> error = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        withModel().run(context -> {
+            ChatModel chat = context.getBean(ChatModel.class);
+            chat.stream(new Prompt("Hi", ChatOptions.builder().maxTokens(40).build()))
+                    .doFinally(signal -> done.countDown())
+                    .subscribe(chunks::add, error::set);
+        });
+        // The context is closed: the engine shut down gracefully, after the stream had its reply
+        // (delivered on another thread, hence the wait).
+        assertThat(done.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(error.get()).isNull();
+        assertThat(chunks).isNotEmpty();
+        assertThat(chunks.getLast().getResult().getMetadata().getFinishReason()).isIn("stop", "length");
+    }
+
     // ------------------------------------------------------------------ resilience and health
 
     @Test

@@ -10,7 +10,8 @@ import org.springframework.context.ApplicationEventPublisher;
 /**
  * Ties the application's readiness to the generation backend: while the circuit breaker is open
  * (generations have been failing) the application refuses traffic, so a load balancer or Kubernetes
- * readiness probe sends requests elsewhere; when it closes again, traffic is accepted. Readiness at
+ * readiness probe sends requests elsewhere; when it half-opens to try the backend again, or closes,
+ * traffic is accepted. Readiness at
  * startup needs nothing from here: the model loads while the context starts, before Spring Boot
  * accepts traffic.
  */
@@ -25,10 +26,8 @@ public final class LlambaReadinessUpdater {
     private void onTransition(CircuitBreakerOnStateTransitionEvent event, ApplicationEventPublisher publisher) {
         switch (event.getStateTransition().getToState()) {
             case OPEN, FORCED_OPEN -> AvailabilityChangeEvent.publish(publisher, this, ReadinessState.REFUSING_TRAFFIC);
-            case CLOSED -> AvailabilityChangeEvent.publish(publisher, this, ReadinessState.ACCEPTING_TRAFFIC);
-            default -> {
-                // HALF_OPEN lets a few trial requests through; readiness waits for the verdict.
-            }
+            // Half-open lets trial requests through: traffic must be accepted for them to come at all.
+            default -> AvailabilityChangeEvent.publish(publisher, this, ReadinessState.ACCEPTING_TRAFFIC);
         }
     }
 }
