@@ -22,10 +22,13 @@ import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.availability.ApplicationAvailability;
+import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
 import org.springframework.boot.health.actuate.endpoint.HealthEndpoint;
 import org.springframework.boot.health.actuate.endpoint.IndicatedHealthDescriptor;
 import org.springframework.boot.health.contributor.Status;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -52,10 +55,20 @@ class WeatherApplicationTest {
         model = TestModels.tinyLlamba(dir.resolve("tiny-llamba"));
     }
 
+    /** Whether the model was loaded when the application first accepted traffic; null before it does. */
+    static volatile Boolean loadedWhenReady;
+
     static ConfigurableApplicationContext start(List<Class<?>> extra, String... properties) {
         List<Class<?>> sources = new ArrayList<>(List.of(WeatherApplication.class));
         sources.addAll(extra);
         SpringApplication app = new SpringApplication(sources.toArray(Class<?>[]::new));
+        loadedWhenReady = null;
+        app.addListeners((ApplicationListener<AvailabilityChangeEvent<ReadinessState>>) event -> {
+            if (event.getState() == ReadinessState.ACCEPTING_TRAFFIC && loadedWhenReady == null
+                    && event.getSource() instanceof ApplicationContext context) {
+                loadedWhenReady = !context.getBeansOfType(Engine.class).isEmpty();
+            }
+        });
         app.setWebApplicationType(WebApplicationType.NONE);
         // The OpenAI starter on this test class path would also make speech, transcription, embedding,
         // image and moderation models (each asking for an API key): only the chat model is at stake here.
@@ -71,6 +84,7 @@ class WeatherApplicationTest {
         try (var context = start(List.of(), "spring.ai.model.chat=llamba", "spring.ai.llamba.model=" + model,
                 "spring.ai.llamba.chat.max-tokens=6")) {
             assertThat(context.getBean(ChatModel.class)).isInstanceOf(LlambaChatModel.class);
+            assertThat(loadedWhenReady).as("the model had loaded when readiness first accepted traffic").isTrue();
             WeatherAssistant assistant = context.getBean(WeatherAssistant.class);
 
             String called = assistant.ask("Hi");
