@@ -11,10 +11,7 @@ import io.llamba.engine.generate.EngineObserver;
 import io.llamba.engine.generate.GenerationResult;
 import io.llamba.spring.ai.LlambaChatModel;
 import io.llamba.spring.ai.LlambaResilience;
-import io.llamba.spring.autoconfigure.health.LlambaHealthIndicator;
 import io.llamba.spring.autoconfigure.health.LlambaReadinessUpdater;
-import io.llamba.spring.autoconfigure.metrics.LlambaEngineGauges;
-import io.llamba.spring.autoconfigure.metrics.LlambaEngineMetrics;
 import io.llamba.spring.autoconfigure.resilience.LlambaResilienceDefaults;
 import io.micrometer.observation.ObservationRegistry;
 import org.springframework.ai.chat.model.ChatModel;
@@ -28,7 +25,6 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -41,8 +37,9 @@ import java.util.function.Function;
  * path and {@code spring.ai.model.chat} is "llamba" or absent (as Spring AI's own providers), and
  * the application has no {@code ChatModel} of its own. Loads the model once at startup (an
  * application may instead provide its own {@link Engine} bean), guards generations with the
- * Resilience4j instances named "llamba", and contributes health and metrics when the application
- * has them.
+ * Resilience4j instances named "llamba". Health and metrics come from
+ * {@code LlambaHealthAutoConfiguration} and {@code LlambaMetricsAutoConfiguration}, active when the
+ * application has Spring Boot's health support and Micrometer.
  */
 @AutoConfiguration(after = ToolCallingAutoConfiguration.class, afterName = {
         "io.github.resilience4j.springboot.bulkhead.autoconfigure.BulkheadAutoConfiguration",
@@ -157,37 +154,9 @@ public class LlambaChatAutoConfiguration {
         return model;
     }
 
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
-    @ConditionalOnEnabledHealthIndicator("llamba")
-    static class HealthConfiguration {
-        @Bean
-        @ConditionalOnMissingBean(name = "llambaHealthIndicator")
-        LlambaHealthIndicator llambaHealthIndicator(Engine engine, LlambaResilience resilience) {
-            return new LlambaHealthIndicator(engine, resilience.circuitBreaker());
-        }
-    }
-
     @Bean
     @ConditionalOnProperty(prefix = LlambaProperties.PREFIX + ".readiness", name = "follow-circuit-breaker", matchIfMissing = true)
     LlambaReadinessUpdater llambaReadinessUpdater(LlambaResilience resilience, ApplicationEventPublisher publisher) {
         return new LlambaReadinessUpdater(resilience.circuitBreaker(), publisher);
-    }
-
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
-    static class MetricsConfiguration {
-        /** Also an {@link EngineObserver}, so the engine built above reports to it. */
-        @Bean
-        @ConditionalOnMissingBean
-        LlambaEngineMetrics llambaEngineMetrics() {
-            return new LlambaEngineMetrics();
-        }
-
-        @Bean
-        @ConditionalOnMissingBean
-        LlambaEngineGauges llambaEngineGauges(Engine engine) {
-            return new LlambaEngineGauges(engine);
-        }
     }
 }

@@ -7,7 +7,9 @@ import io.llamba.engine.generate.Engine;
 import io.llamba.engine.generate.EngineOptions;
 import io.llamba.spring.ai.LlambaChatModel;
 import io.llamba.spring.ai.LlambaResilience;
+import io.llamba.spring.autoconfigure.health.LlambaHealthAutoConfiguration;
 import io.llamba.spring.autoconfigure.health.LlambaHealthIndicator;
+import io.llamba.spring.autoconfigure.metrics.LlambaMetricsAutoConfiguration;
 import io.llamba.spring.autoconfigure.resilience.LlambaResilienceDefaults;
 import io.llamba.spring.testing.ScriptedModel;
 import io.llamba.spring.testing.TestModels;
@@ -23,6 +25,7 @@ import org.springframework.ai.model.tool.autoconfigure.ToolCallingAutoConfigurat
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -41,7 +44,8 @@ class LlambaChatAutoConfigurationTest {
     static Path model;
 
     final ApplicationContextRunner runner = new ApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(LlambaChatAutoConfiguration.class, ToolCallingAutoConfiguration.class,
+            .withConfiguration(AutoConfigurations.of(LlambaChatAutoConfiguration.class, LlambaHealthAutoConfiguration.class,
+                    LlambaMetricsAutoConfiguration.class, ToolCallingAutoConfiguration.class,
                     BulkheadAutoConfiguration.class, CircuitBreakerAutoConfiguration.class, TimeLimiterAutoConfiguration.class))
             .withPropertyValues("spring.ai.llamba.threads=1");
 
@@ -286,6 +290,28 @@ class LlambaChatAutoConfigurationTest {
             assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
             assertThat(health.health().getDetails()).containsEntry("reason", "the engine has shut down");
         });
+    }
+
+    @Test
+    void worksWithoutMicrometerOnTheClassPath() {
+        withModel().withClassLoader(new FilteredClassLoader("io.micrometer.core")).run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(LlambaChatModel.class);
+            assertThat(context).doesNotHaveBean("llambaEngineMetrics").doesNotHaveBean("llambaEngineGauges");
+        });
+    }
+
+    @Test
+    void healthAndMetricsAreFilteredOutEarlyWhenTheirLibrariesAreMissing() throws IOException {
+        // Spring Boot skips an auto-configuration whose classes are missing from this metadata, before
+        // reading its conditions (which name health classes): so spring-boot-health stays optional.
+        java.util.Properties metadata = new java.util.Properties();
+        try (var in = getClass().getResourceAsStream("/META-INF/spring-autoconfigure-metadata.properties")) {
+            metadata.load(in);
+        }
+        assertThat(metadata).containsEntry(LlambaHealthAutoConfiguration.class.getName() + ".ConditionalOnClass",
+                "org.springframework.boot.health.contributor.HealthIndicator");
+        assertThat(metadata).containsEntry(LlambaMetricsAutoConfiguration.class.getName() + ".ConditionalOnClass",
+                "io.micrometer.core.instrument.binder.MeterBinder");
     }
 
     @Test
