@@ -135,7 +135,7 @@ public final class ModelResolver implements AutoCloseable {
         if (snapshot.isEmpty()) {
             return new ResolvedModel(modelDir, snapshot, null, "bundled Llama 3");
         }
-        return defaultTokenizer(snapshot.get(), modelDir);
+        return withDefaultTokenizer(snapshot.get());
     }
 
     /** A tokenizer setting: null for {@value #BUNDLED_TOKENIZER}, else a local path or the snapshot of a repository's tokenizer files. */
@@ -147,7 +147,17 @@ public final class ModelResolver implements AutoCloseable {
         return ref.isEmpty() ? Path.of(spec) : pullTokenizer(ref.get(), spec).directory();
     }
 
-    private ResolvedModel defaultTokenizer(RepoSnapshot model, Path modelDir) throws IOException {
+    /**
+     * A Hub model with its default tokenizer: the snapshot's own tokenizer.json if cached, else the
+     * teacher's for a Llamba model (the bundled Llama 3 tokenizer, with a warning, when that cannot be
+     * fetched), else the repository's own tokenizer.json if it has one, else the bundled one.
+     */
+    public ResolvedModel withDefaultTokenizer(RepoSnapshot model) throws IOException {
+        Path modelDir = model.directory();
+        Path inModel = modelDir.resolve(TOKENIZER_FILE);
+        if (Files.isRegularFile(inModel)) {
+            return new ResolvedModel(modelDir, Optional.of(model), inModel, model.ref().toString());
+        }
         Optional<RepoRef> teacher = defaultTokenizerRepo(model.ref());
         if (teacher.isPresent()) {
             try {
