@@ -293,10 +293,23 @@ public final class HubOptions {
             return endpoint(URI.create(endpoint));
         }
 
-        /** A token for private and gated repositories (null or blank: none); {@code source} names it in messages. */
+        /**
+         * A token for private and gated repositories; {@code source} names it in messages. Null or
+         * blank keeps the token already set (from the environment), so an unset property changes nothing.
+         */
         public Builder token(String token, String source) {
+            if (nonBlank(token) == null) {
+                return this;
+            }
             this.token = nonBlank(token);
-            this.tokenSource = this.token == null ? null : Objects.requireNonNullElse(source, "the configured token");
+            this.tokenSource = Objects.requireNonNullElse(source, "the configured token");
+            return this;
+        }
+
+        /** Sends no token, whatever the environment holds. */
+        public Builder noToken() {
+            this.token = null;
+            this.tokenSource = null;
             return this;
         }
 

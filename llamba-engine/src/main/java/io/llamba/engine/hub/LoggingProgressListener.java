@@ -16,6 +16,8 @@ public final class LoggingProgressListener implements ProgressListener {
     private final long largeFileBytes;
     /** Per file being downloaded: the next tenth to log. */
     private final Map<String, Integer> nextTenth = new ConcurrentHashMap<>();
+    /** Per file being downloaded: the bytes an earlier attempt left, which this one did not fetch. */
+    private final Map<String, Long> resumedFrom = new ConcurrentHashMap<>();
 
     public LoggingProgressListener() {
         this(1L << 30);
@@ -33,6 +35,7 @@ public final class LoggingProgressListener implements ProgressListener {
     @Override
     public void started(String repoId, String file, long totalBytes, long resumedFrom) {
         nextTenth.put(repoId + "/" + file, (int) (resumedFrom * 10 / Math.max(1, totalBytes)) + 1);
+        this.resumedFrom.put(repoId + "/" + file, resumedFrom);
         if (resumedFrom > 0) {
             LOG.log(level(totalBytes), "Downloading {0} from {1}: {2}, resuming at {3}", file, repoId,
                     ProgressListener.formatBytes(totalBytes), ProgressListener.formatBytes(resumedFrom));
@@ -57,15 +60,18 @@ public final class LoggingProgressListener implements ProgressListener {
     @Override
     public void finished(String repoId, String file, long totalBytes, long nanos) {
         nextTenth.remove(repoId + "/" + file);
+        long fetched = totalBytes - resumedFrom.getOrDefault(repoId + "/" + file, 0L);
+        resumedFrom.remove(repoId + "/" + file);
         double seconds = Math.max(nanos, 1) / 1e9;
         LOG.log(level(totalBytes), "Downloaded {0} from {1}: {2} in {3} s ({4}/s)", file, repoId,
                 ProgressListener.formatBytes(totalBytes), String.format(Locale.ROOT, "%.1f", seconds),
-                ProgressListener.formatBytes((long) (totalBytes / seconds)));
+                ProgressListener.formatBytes((long) (fetched / seconds)));
     }
 
     @Override
     public void failed(String repoId, String file, Exception error) {
         nextTenth.remove(repoId + "/" + file);
+        resumedFrom.remove(repoId + "/" + file);
         LOG.log(Level.WARNING, "Download of {0} from {1} failed: {2}", file, repoId, error.getMessage());
     }
 }

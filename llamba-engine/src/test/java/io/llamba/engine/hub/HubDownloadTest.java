@@ -275,6 +275,39 @@ class HubDownloadTest {
     }
 
     @Test
+    void largeFilesAreLoggedAtInfoEveryTenth() throws Exception {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger("io.llamba.engine.hub");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue()) {
+                    lines.add(java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(h);
+        try (ModelResolver r = resolver(options(hub, cache, listener).progressListener(new LoggingProgressListener(100_000)))) {
+            r.pullModel(RepoRef.parse(LLAMBA));
+        } finally {
+            jul.removeHandler(h);
+        }
+        // config.json is small (DEBUG); the 300000-byte weights are "large" here.
+        assertThat(lines.getFirst()).isEqualTo("Downloading model.safetensors from " + LLAMBA + ": 293.0 KiB");
+        assertThat(lines).anyMatch(l -> l.startsWith("model.safetensors: 50% ("));
+        assertThat(lines.getLast()).startsWith("Downloaded model.safetensors from " + LLAMBA + ": 293.0 KiB in ");
+        assertThat(lines.size()).isBetween(3, 12);
+    }
+
+    @Test
     void concurrentPullsOfOneFileDownloadItOnce() throws Exception {
         try (ModelResolver a = resolver(options(hub, cache, listener)); ModelResolver b = resolver(options(hub, cache, listener))) {
             Thread t = Thread.ofPlatform().start(() -> {

@@ -182,6 +182,10 @@ class ModelResolverTest {
         assertThat(o.token()).isEqualTo("hf_env");
         assertThat(o.tokenSource()).isEqualTo("HF_TOKEN");
         assertThat(o.toString()).doesNotContain("hf_env");
+        // An unset property keeps the environment's token; noToken() drops it.
+        assertThat(HubOptions.fromEnvironment(Map.of("HF_TOKEN", "hf_env"), home).token(null, "spring").build().token()).isEqualTo("hf_env");
+        assertThat(HubOptions.fromEnvironment(Map.of("HF_TOKEN", "hf_env"), home).token("hf_prop", "spring").build().tokenSource()).isEqualTo("spring");
+        assertThat(HubOptions.fromEnvironment(Map.of("HF_TOKEN", "hf_env"), home).noToken().build().token()).isNull();
 
         for (String v : new String[] {"1", "ON", "yes", "True"}) {
             assertThat(HubOptions.fromEnvironment(Map.of("HF_HUB_OFFLINE", v), home).build().offline()).as(v).isTrue();
