@@ -20,7 +20,7 @@ public final class BenchTokenizerCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: llamba-engine.jar bench-tokenizer [--tokenizer FILE] [--mb N] [--seed S]
+                Usage: bench-tokenizer [--tokenizer FILE] [--mb N] [--seed S]
 
                 Generates N MB of mixed text deterministically (English prose, source code, numbers and
                 tables, whitespace runs, CJK, emoji, accented and other scripts, as documents of a few
