@@ -80,7 +80,7 @@ final class CliSupport {
             try (ModelResolver r = new ModelResolver(hub)) {
                 return r.resolve(model, tokenizer);
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--model/--tokenizer: " + e.getMessage());
+                throw new IllegalArgumentException((tokenizer == null ? "--model: " : "--model/--tokenizer: ") + e.getMessage(), e);
             }
         }
 
@@ -89,7 +89,7 @@ final class CliSupport {
             try (ModelResolver r = new ModelResolver(hub)) {
                 return r.resolveModel(model);
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--model: " + e.getMessage());
+                throw new IllegalArgumentException("--model: " + e.getMessage(), e);
             }
         }
     }

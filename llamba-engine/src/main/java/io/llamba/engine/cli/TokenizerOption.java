@@ -29,7 +29,7 @@ final class TokenizerOption {
             Path p = r.resolveTokenizer(spec);
             return p == null ? Tokenizers.llama3() : Tokenizers.load(p);
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--tokenizer: " + e.getMessage());
+            throw new IllegalArgumentException("--tokenizer: " + e.getMessage(), e);
         }
     }
 }

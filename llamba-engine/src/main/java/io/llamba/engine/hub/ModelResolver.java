@@ -66,6 +66,10 @@ public final class ModelResolver implements AutoCloseable {
      * @throws IllegalArgumentException when it is neither (the message says both)
      */
     public static Optional<RepoRef> hubReference(String spec) {
+        return hubReference(spec, "file or directory");
+    }
+
+    private static Optional<RepoRef> hubReference(String spec, String what) {
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("empty model or tokenizer setting");
         }
@@ -79,8 +83,8 @@ public final class ModelResolver implements AutoCloseable {
         try {
             return Optional.of(RepoRef.parse(spec));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + spec + "' is neither an existing file or directory nor a Hugging Face"
-                    + " repository id (organisation/name or organisation/name@revision): " + e.getMessage());
+            throw new IllegalArgumentException("'" + spec + "': " + what + " not found, and not a Hugging Face repository id"
+                    + " (organisation/name or organisation/name@revision): " + e.getMessage());
         }
     }
 
@@ -105,7 +109,7 @@ public final class ModelResolver implements AutoCloseable {
 
     /** The model directory a setting names: the local directory itself, or the snapshot of its model files. */
     public Path resolveModel(String spec) throws IOException {
-        Optional<RepoRef> ref = hubReference(spec);
+        Optional<RepoRef> ref = hubReference(spec, "model directory");
         return ref.isEmpty() ? Path.of(spec) : pullModel(ref.get(), spec).directory();
     }
 
@@ -115,7 +119,7 @@ public final class ModelResolver implements AutoCloseable {
      * {@value #BUNDLED_TOKENIZER}, a local file or directory, or a repository id.
      */
     public ResolvedModel resolve(String modelSpec, String tokenizerSpec) throws IOException {
-        Optional<RepoRef> modelRef = hubReference(modelSpec);
+        Optional<RepoRef> modelRef = hubReference(modelSpec, "model directory");
         Path modelDir;
         Optional<RepoSnapshot> snapshot = Optional.empty();
         if (modelRef.isEmpty()) {
@@ -143,7 +147,7 @@ public final class ModelResolver implements AutoCloseable {
         if (spec.equals(BUNDLED_TOKENIZER) && !Files.exists(Path.of(spec))) {
             return null;
         }
-        Optional<RepoRef> ref = hubReference(spec);
+        Optional<RepoRef> ref = hubReference(spec, "tokenizer file or directory");
         return ref.isEmpty() ? Path.of(spec) : pullTokenizer(ref.get(), spec).directory();
     }
 

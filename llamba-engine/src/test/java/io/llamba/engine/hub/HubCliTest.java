@@ -143,8 +143,11 @@ class HubCliTest {
         assertThat(run("pull", LLAMBA, "--files", "all").err()).contains("--files: expected model or tokenizer, got 'all'");
         assertThat(run("logits", "--model", LLAMBA, "--ids", "1", "--pull-strategy", "daily").err())
                 .contains("--pull-strategy: unknown pull strategy 'daily'");
-        assertThat(run("logits", "--model", "/no/such/dir", "--ids", "1").err())
-                .contains("llamba logits: --model: '/no/such/dir' is neither an existing file or directory nor a Hugging Face repository id");
+        Result missing = run("logits", "--model", "/no/such/dir", "--ids", "1");
+        assertThat(missing.status()).isEqualTo(1);
+        assertThat(missing.err()).isEqualTo("llamba logits: --model: '/no/such/dir': model directory not found, and not a Hugging Face"
+                + " repository id (organisation/name or organisation/name@revision): repository id '/no/such/dir' must be 'name' or"
+                + " 'organisation/name'" + System.lineSeparator());
         assertThat(hub.requests()).isEmpty();
         Result help = run("pull", "--help");
         assertThat(help.out()).contains("Usage: pull REPO [--revision R]");

@@ -53,7 +53,7 @@ class ModelResolverTest {
         assertThat(ModelResolver.hubReference(work.toString())).isEmpty();
         assertThat(ModelResolver.hubReference("cartesia-ai/Llamba-3B@v1")).contains(new RepoRef("cartesia-ai/Llamba-3B", "v1"));
         assertThatThrownBy(() -> ModelResolver.hubReference("/no/such/model"))
-                .hasMessage("'/no/such/model' is neither an existing file or directory nor a Hugging Face repository id"
+                .hasMessage("'/no/such/model': file or directory not found, and not a Hugging Face repository id"
                         + " (organisation/name or organisation/name@revision): repository id '/no/such/model' must be 'name' or 'organisation/name'");
         try (ModelResolver r = new ModelResolver(options(hub, cache, listener).build())) {
             assertThat(r.resolveModel(work.toString())).isEqualTo(work);
