@@ -6,12 +6,9 @@ import io.llamba.engine.hub.PullStrategy;
 import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
-import io.llamba.engine.tokenizer.Tokenizer;
-import io.llamba.engine.tokenizer.Tokenizers;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 
@@ -92,20 +89,5 @@ final class CliSupport {
                 throw new IllegalArgumentException("--model: " + e.getMessage(), e);
             }
         }
-    }
-
-    /**
-     * The tokenizer: --tokenizer if given, else the model directory's tokenizer.json, else the
-     * bundled Llama 3 tokenizer (Llamba checkpoints ship without one).
-     */
-    static Tokenizer tokenizer(Path modelDir, String explicit) throws IOException {
-        if (explicit != null) {
-            return Tokenizers.load(Path.of(explicit));
-        }
-        Path inModel = modelDir.resolve("tokenizer.json");
-        if (Files.isRegularFile(inModel)) {
-            return Tokenizers.load(inModel);
-        }
-        return Tokenizers.llama3();
     }
 }

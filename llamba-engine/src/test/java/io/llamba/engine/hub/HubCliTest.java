@@ -50,7 +50,7 @@ class HubCliTest {
             }
         }
         hub.publish(LLAMBA, "main", COMMIT_1, files);
-        hub.publish(META_1B, "main", COMMIT_1, Map.of("tokenizer.json", lfs(Files.readAllBytes(Fixtures.shared().resolve("data/llama3/tokenizer.json"))),
+        hub.publish(META_1B, "main", COMMIT_1, Map.of("tokenizer.json", lfs(HubTestSupport.llama3TokenizerJson()),
                 "tokenizer_config.json", git("{}")));
         hub.protect(META_1B, "hf_good", true);
         env.put("HF_ENDPOINT", hub.endpoint().toString());

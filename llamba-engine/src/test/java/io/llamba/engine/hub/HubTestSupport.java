@@ -14,7 +14,17 @@ final class HubTestSupport {
     static final String COMMIT_2 = "2222222222222222222222222222222222222222";
     static final String LLAMBA = "cartesia-ai/Llamba-1B";
 
+    private static byte[] llama3TokenizerJson;
+
     private HubTestSupport() {
+    }
+
+    /** The Llama 3 tokenizer.json of the shared data (7 MB), read once. */
+    static synchronized byte[] llama3TokenizerJson() throws java.io.IOException {
+        if (llama3TokenizerJson == null) {
+            llama3TokenizerJson = java.nio.file.Files.readAllBytes(io.llamba.engine.testing.Fixtures.shared().resolve("data/llama3/tokenizer.json"));
+        }
+        return llama3TokenizerJson;
     }
 
     /** Fast retries and timeouts, the fake Hub as endpoint, a recording listener. */

@@ -11,7 +11,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.llamba.engine.hub.HubTestSupport.RecordingListener;
-import io.llamba.engine.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -37,7 +36,7 @@ class ModelResolverTest {
     void start() throws Exception {
         hub = new FakeHub();
         hub.publish(LLAMBA, "main", COMMIT_1, singleFileModel(random(10_000, 11)));
-        byte[] llama3 = Files.readAllBytes(Fixtures.shared().resolve("data/llama3/tokenizer.json"));
+        byte[] llama3 = HubTestSupport.llama3TokenizerJson();
         hub.publish(META_1B, "main", COMMIT_1, Map.of("tokenizer.json", lfs(llama3), "tokenizer_config.json", git("{}"),
                 "model.safetensors", lfs(random(1000, 12))));
         hub.protect(META_1B, "hf_good", true);
