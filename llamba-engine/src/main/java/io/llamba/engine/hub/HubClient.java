@@ -278,7 +278,7 @@ public final class HubClient implements AutoCloseable {
             if (deletePartial) {
                 Files.deleteIfExists(incomplete);
             }
-            listener.failed(repo, file, e instanceof Exception ex ? ex : new IOException(e));
+            listener.failed(repo, file, e);
             throw e;
         }
         HubCache.move(incomplete, cache.blob(repo, m.etag()));

@@ -293,7 +293,7 @@ final class FakeHub implements AutoCloseable {
         long limit = cut == null ? length : Math.min(length, cut);
         long sent = 0;
         while (sent < limit) {
-            int n = (int) Math.min(4096, limit - sent);
+            int n = (int) Math.min(1 << 16, limit - sent);
             if (stall != null && sent < stall && sent + n >= stall) {
                 n = (int) (stall - sent);
                 out.write(served, (int) (from + sent), n);
