@@ -321,7 +321,8 @@ public final class HubClient implements AutoCloseable {
         long size = m.size();
         URI target = url;
         for (int hops = 0; ; hops++) {
-            HttpRequest.Builder b = request(target).GET();
+            // The timeout covers the wait for the answer's headers; the body has the read timeout.
+            HttpRequest.Builder b = request(target).GET().timeout(max(options.metadataTimeout(), options.readTimeout()));
             if (part.have > 0) {
                 b.header("Range", "bytes=" + part.have + "-");
             }
@@ -652,6 +653,10 @@ public final class HubClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while waiting to retry");
         }
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -68,6 +68,7 @@ final class FakeHub implements AutoCloseable {
     private volatile long stallMillis;
     private final Map<String, byte[]> corruptByFile = new ConcurrentHashMap<>();
     private volatile boolean ignoreRanges;
+    private final Map<String, Long> headerDelayByFile = new ConcurrentHashMap<>();
 
     FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -135,6 +136,11 @@ final class FakeHub implements AutoCloseable {
     /** Serves these bytes for the file while announcing the real file's size and hash. */
     void corrupt(String file, byte[] served) {
         corruptByFile.put(file, served);
+    }
+
+    /** The next GET of this file's bytes waits this long before answering at all. */
+    void delayHeaders(String file, long millis) {
+        headerDelayByFile.put(file, millis);
     }
 
     void ignoreRanges(boolean ignore) {
@@ -269,6 +275,10 @@ final class FakeHub implements AutoCloseable {
             ex.getResponseHeaders().set("Content-Length", Integer.toString(content.length));
             ex.sendResponseHeaders(200, -1);
             return;
+        }
+        Long delay = headerDelayByFile.remove(file);
+        if (delay != null) {
+            sleep(delay);
         }
         byte[] served = corruptByFile.getOrDefault(file, content);
         long from = 0;

@@ -154,6 +154,16 @@ class HubDownloadTest {
     }
 
     @Test
+    void aServerThatNeverAnswersTimesOutAndIsAskedAgain() throws Exception {
+        hub.delayHeaders("model.safetensors", 1500);
+        try (ModelResolver r = resolver(options(hub, cache, listener).metadataTimeout(java.time.Duration.ofMillis(300)))) {
+            RepoSnapshot s = r.pullModel(RepoRef.parse(LLAMBA));
+            assertThat(Files.readAllBytes(s.directory().resolve("model.safetensors"))).isEqualTo(weights);
+        }
+        assertThat(hub.requests().stream().filter(q -> q.path().startsWith("/cdn/"))).hasSize(2);
+    }
+
+    @Test
     void serverIgnoringTheRangeRestartsFromZero() throws Exception {
         Path blobs = Files.createDirectories(repoDir().resolve("blobs"));
         Files.write(blobs.resolve(FakeHub.sha256(weights) + ".incomplete"), Arrays.copyOf(weights, 1000));
