@@ -38,8 +38,8 @@ final class BenchCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: bench --model DIR [--quantize none|q8_0|q4_0] [--batch 1,4,16,64] [--prompt-tokens N]
-                             [--decode-tokens N] [--steps N] [--reps N] [--threads N] [--read-mb N]
+                Usage: bench --model M [--quantize none|q8_0|q4_0] [--batch 1,4,16,64] [--prompt-tokens N]
+                             [--decode-tokens N] [--steps N] [--reps N] [--threads N] [--read-mb N] [--pull-strategy S]
 
                 Measures in one run, with the engine's thread team and vector width:
                   read bandwidth   every thread streaming a buffer of 4x the last-level cache (at least 1 GiB)
@@ -53,7 +53,7 @@ final class BenchCommand implements Command {
                 tok/s over the read bandwidth; prefill and batches as FLOPs (2 per weight multiplied, the
                 head only for positions that need logits) over the FMA peak. The last line is one JSON object.
 
-                  --model DIR          model directory
+                %s
                   --quantize Q         none (default: the checkpoint's dtype), q8_0 or q4_0
                   --batch LIST         batch sizes for batched decoding (default 1,4,16,64)
                   --prompt-tokens N    prefill length (default 256)
@@ -61,12 +61,12 @@ final class BenchCommand implements Command {
                   --steps N            passes per batched-decode run (default 8)
                   --reps N             timed runs per figure, the best is kept (default 3)
                   --threads N          CPU threads (default: one per physical core)
-                  --read-mb N          MiB streamed by the read test (default: 4x the last-level cache, at least 1024)""";
+                  --read-mb N          MiB streamed by the read test (default: 4x the last-level cache, at least 1024)""".formatted(CliSupport.MODEL_HELP);
     }
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CliSupport.modelDir(o);
+        CliSupport.ModelArgs modelArgs = CliSupport.modelArgs(o, err, false);
         LoadOptions load = CliSupport.loadOptions(o);
         int[] batches = o.has("batch") ? o.intList("batch") : new int[]{1, 4, 16, 64};
         int promptTokens = o.integer("prompt-tokens", 256);
@@ -78,6 +78,7 @@ final class BenchCommand implements Command {
         if (readMb < 1 || readMb > (1L << 20)) {
             throw new UsageException("--read-mb must be in [1, 1048576], got " + readMb);
         }
+        Path dir = modelArgs.modelDir();
         for (int b : batches) {
             if (b < 1 || b > 4096) {
                 throw new UsageException("--batch: sizes must be in [1, 4096], got " + b);

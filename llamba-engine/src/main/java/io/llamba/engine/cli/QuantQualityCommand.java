@@ -1,6 +1,7 @@
 package io.llamba.engine.cli;
 
 import io.llamba.engine.bench.QuantizationQuality;
+import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.json.Json;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.model.Model;
@@ -33,8 +34,8 @@ final class QuantQualityCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: quant-quality --model DIR [--quantize q8_0,q4_0] [--tokens N] [--prompt TEXT] [--tokenizer FILE]
-                                     [--threads N]
+                Usage: quant-quality --model M [--quantize q8_0,q4_0] [--tokens N] [--prompt TEXT] [--tokenizer T]
+                                     [--threads N] [--pull-strategy S]
 
                 Loads the model as stored (the reference, e.g. BF16), renders the prompt with the chat template
                 and generates N tokens greedily, keeping the logits of every step. Then, for each quantization,
@@ -43,17 +44,18 @@ final class QuantQualityCommand implements Command {
                 greedy token is the reference's, and how many tokens it generates on its own before the first
                 that differs. The last line is one JSON object.
 
-                  --model DIR        model directory
+                %s
                   --quantize LIST    quantizations to compare (default q8_0,q4_0)
                   --tokens N         tokens to generate and compare (default 256)
                   --prompt TEXT      the user message (default: a fixed request for a story)
-                  --tokenizer FILE   tokenizer.json or tokenizer.model (default: the model's, else bundled Llama 3)
-                  --threads N        CPU threads (default: one per physical core)""";
+                  --tokenizer T      tokenizer.json or tokenizer.model, a directory, a Hub repository id or
+                                     "bundled" (default: as for generate)
+                  --threads N        CPU threads (default: one per physical core)""".formatted(CliSupport.MODEL_HELP);
     }
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CliSupport.modelDir(o);
+        CliSupport.ModelArgs modelArgs = CliSupport.modelArgs(o, err, true);
         List<Quantization> quantizations = new ArrayList<>();
         for (String q : o.string("quantize", "q8_0,q4_0").split(",")) {
             try {
@@ -71,11 +73,12 @@ final class QuantQualityCommand implements Command {
             throw new UsageException("--tokens must be in [1, 8192], got " + n);
         }
         String prompt = o.string("prompt", "Write a short story about a llama who learns to program computers.");
-        String tokenizerArg = o.string("tokenizer", null);
         LoadOptions load = CliSupport.loadOptions(o, false);
         o.checkAllUsed();
 
-        Tokenizer tokenizer = CliSupport.tokenizer(dir, tokenizerArg);
+        ResolvedModel resolved = modelArgs.resolve();
+        Path dir = resolved.modelDirectory();
+        Tokenizer tokenizer = resolved.loadTokenizer();
         int[] ids = new ChatTemplate(tokenizer).encode(List.of(ChatMessage.user(prompt)), true);
         QuantizationQuality.Reference ref;
         String refFormat;

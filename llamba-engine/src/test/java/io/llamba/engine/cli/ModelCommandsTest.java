@@ -1,92 +1,115 @@
 package io.llamba.engine.cli;
 
-import io.llamba.engine.checkpoint.DType;
 import io.llamba.engine.json.Json;
 import io.llamba.engine.json.JsonObject;
-import io.llamba.engine.model.RandomCheckpoint;
-import org.junit.jupiter.api.BeforeAll;
+import io.llamba.engine.testing.ByteTokenizer;
+import io.llamba.engine.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** bench, quant-quality and --quantize end to end on a small random model. */
+/** The model commands end to end through Main, as a user runs them. */
 class ModelCommandsTest {
-    static Path dir;
+    @TempDir
+    Path tmp;
 
-    @BeforeAll
-    static void write(@TempDir Path tmp) throws Exception {
-        String config = """
-                {"model_type": "llamba", "vocab_size": 128256, "d_model": 64, "n_layer": 1, "tie_embeddings": true,
-                 "mlp_cfg": {"intermediate_size": 128}, "ssm_cfg": {"d_state": 16, "n_v_heads": 4, "n_qk_heads": 2}}""";
-        dir = tmp.resolve("m");
-        RandomCheckpoint.write(Json.parseObject(config, "config"), DType.BF16, dir, 2, Long.MAX_VALUE);
+    record Run(int status, String out, String err) {
     }
 
-    private record Result(int status, String out, String err) {
-        JsonObject lastJson() {
-            String[] lines = out.strip().split("\n");
-            return Json.parseObject(lines[lines.length - 1], "last line");
-        }
-    }
-
-    private static Result run(String... args) {
+    static Run run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     @Test
-    void benchPrintsEveryFigureAndEndsWithJson() {
-        Result r = run("bench", "--model", dir.toString(), "--quantize", "q4_0", "--batch", "1,4,64", "--prompt-tokens", "20",
-                "--decode-tokens", "3", "--steps", "2", "--reps", "1", "--threads", "2", "--read-mb", "64");
-        assertThat(r.status()).as(r.err()).isZero();
-        assertThat(r.out()).contains("machine: 2 threads").contains("prefill 20 tokens").contains("decode batch 64");
-        JsonObject j = r.lastJson();
-        for (String key : new String[]{"read_gbps", "peak_gflops", "decode_tok_s", "decode_bw_fraction", "prefill_tok_s",
-                "prefill_flop_fraction", "batch64_tok_s", "batch64_flop_fraction"}) {
-            assertThat(j.getDouble(key)).as(key).isPositive();
+    void everyCommandHasHelp() {
+        for (String cmd : List.of("generate", "logits", "tokenize", "random-model", "bench-tokenizer")) {
+            Run r = run(cmd, "--help");
+            assertThat(r.status()).as(cmd).isZero();
+            assertThat(r.out()).as(cmd).startsWith("Usage: " + cmd);
         }
-        assertThat(j.getString("weight_format")).isEqualTo("q4_0");
-        assertThat(j.getArray("batches")).hasSize(3);
+        assertThat(run("--help").out()).contains("generate", "logits", "random-model");
+        assertThat(run("nonsense").status()).isEqualTo(2);
     }
 
     @Test
-    void quantQualityComparesBothFormatsWithTheCheckpoint() {
-        Result r = run("quant-quality", "--model", dir.toString(), "--tokens", "8", "--threads", "2");
+    void logitsPrintsTheReferenceLogits() {
+        Path dir = Fixtures.dir("base-f32");
+        JsonObject expected = Fixtures.expected("base-f32");
+        @SuppressWarnings("unchecked")
+        var seq = (java.util.Map<String, Object>) expected.getArray("sequences").get(1);
+        @SuppressWarnings("unchecked")
+        List<Object> ids = (List<Object>) seq.get("ids");
+        String idList = String.join(",", ids.stream().map(String::valueOf).toList());
+        Run r = run("logits", "--model", dir.toString(), "--ids", idList, "--all-positions", "--threads", "1");
         assertThat(r.status()).as(r.err()).isZero();
-        assertThat(r.out()).contains("reference: bf16 weights").contains("q8_0: max |Δlogit|").contains("q4_0: max |Δlogit|");
-        JsonObject j = r.lastJson();
-        assertThat(j.getString("reference")).isEqualTo("bf16");
-        assertThat(j.getObject("q4_0").getDouble("max_abs_delta")).isPositive();
-        assertThat(j.getObject("q8_0").getDouble("greedy_agreement")).isBetween(0.0, 1.0);
+        List<Object> rows = Json.parseObject(r.out(), "stdout").getArray("logits");
+        @SuppressWarnings("unchecked")
+        List<List<Object>> want = (List<List<Object>>) seq.get("logits");
+        assertThat(rows).hasSize(want.size());
+        for (int p = 0; p < rows.size(); p++) {
+            float[] got = Fixtures.floats((List<?>) rows.get(p));
+            float[] exp = Fixtures.floats(want.get(p));
+            assertThat(got).hasSize(expected.getInt("vocab_size"));
+            for (int i = 0; i < got.length; i++) {
+                assertThat(Math.abs(got[i] - exp[i])).isLessThan(1e-3f);
+            }
+        }
+        Run last = run("logits", "--model", dir.toString(), "--ids", idList);
+        assertThat(Json.parseObject(last.out(), "stdout").getArray("logits")).hasSize(1);
     }
 
     @Test
-    void badQuantizationIsAUsageErrorNamingTheOption() {
-        Result r = run("logits", "--model", dir.toString(), "--ids", "1,2", "--quantize", "q3_k");
-        assertThat(r.status()).isEqualTo(2);
-        assertThat(r.err()).contains("--quantize: unknown quantization 'q3_k' (supported: none, q8_0, q4_0)");
-        Result none = run("quant-quality", "--model", dir.toString(), "--quantize", "none");
-        assertThat(none.status()).isEqualTo(2);
-        assertThat(none.err()).contains("'none' is the reference");
-        Result batch = run("bench", "--model", dir.toString(), "--batch", "0");
-        assertThat(batch.status()).isEqualTo(2);
-        assertThat(batch.err()).contains("--batch");
+    void badInputGivesAClearMessageAndNoTrace() {
+        Run r = run("logits", "--model", tmp.resolve("missing").toString(), "--ids", "1");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("model directory not found").doesNotContain("Exception");
+        Run ids = run("logits", "--model", Fixtures.dir("base-f32").toString(), "--ids", "1,x");
+        assertThat(ids.status()).isEqualTo(2);
+        assertThat(ids.err()).contains("'x' is not an integer");
+        Run range = run("logits", "--model", Fixtures.dir("base-f32").toString(), "--ids", "1,999999");
+        assertThat(range.err()).contains("token id 999999 outside the vocabulary [0, 203)");
+        Run unknown = run("logits", "--model", Fixtures.dir("base-f32").toString(), "--ids", "1", "--bogus", "3");
+        assertThat(unknown.err()).contains("unknown option --bogus");
     }
 
     @Test
-    void logitsWithQuantizedWeightsDifferALittle() {
-        Result plain = run("logits", "--model", dir.toString(), "--ids", "1,2,3");
-        Result q8 = run("logits", "--model", dir.toString(), "--ids", "1,2,3", "--quantize", "q8_0");
-        assertThat(plain.status()).as(plain.err()).isZero();
-        assertThat(q8.status()).as(q8.err()).isZero();
-        assertThat(q8.out()).isNotEqualTo(plain.out());
+    void randomModelThenGenerateStreamsAndReportsSpeed() throws Exception {
+        Path config = tmp.resolve("config.json");
+        Files.writeString(config, """
+                {"model_type": "llamba", "vocab_size": %d, "d_model": 32, "n_layer": 1,
+                 "mlp_cfg": {"intermediate_size": 64}, "ssm_cfg": {"d_state": 8, "n_v_heads": 2, "n_qk_heads": 1}}"""
+                .formatted(ByteTokenizer.VOCAB));
+        Path model = tmp.resolve("model");
+        Run written = run("random-model", "--config", config.toString(), "--out", model.toString(), "--dtype", "f16", "--seed", "5");
+        assertThat(written.status()).as(written.err()).isZero();
+        assertThat(model.resolve("model.safetensors")).exists();
+        Files.writeString(model.resolve("tokenizer.json"), ByteTokenizer.json());
+        Run gen = run("generate", "--model", model.toString(), "--prompt", "hello", "--max-tokens", "5", "--temperature", "0");
+        assertThat(gen.status()).as(gen.err()).isZero();
+        assertThat(gen.err()).contains("prefill: ").contains("tok/s").contains("decode: ").contains("finish: ");
+        // Greedy is reproducible.
+        Run again = run("generate", "--model", model.toString(), "--prompt", "hello", "--max-tokens", "5", "--temperature", "0");
+        assertThat(again.out()).isEqualTo(gen.out());
+    }
+
+    @Test
+    void randomModelPresetsAndErrors() {
+        Run bad = run("random-model", "--config", "llamba-99b", "--out", tmp.resolve("x").toString());
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).contains("not a preset (llamba-1b, llamba-3b, llamba-8b)");
+        Run dtype = run("random-model", "--config", "llamba-1b", "--out", tmp.resolve("x").toString(), "--dtype", "q5");
+        assertThat(dtype.status()).isEqualTo(2);
+        assertThat(dtype.err()).contains("unknown dtype 'q5'");
     }
 }
