@@ -54,7 +54,7 @@ public final class Bf16Matrix extends CpuMatrix {
     }
 
     @Override
-    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
+    int decodeTile(MatmulScratch in, int tile, float[] out) {
         float[] x = in.x;
         long base = offset(tile, 0, 0);
         FloatVector a0 = FloatVector.zero(F);
@@ -70,8 +70,9 @@ public final class Bf16Matrix extends CpuMatrix {
             a0 = v0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats().fma(bo, a0);
             a1 = v1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats().fma(bo, a1);
         }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + PANEL);
+        a0.intoArray(out, 0);
+        a1.intoArray(out, PANEL);
+        return 0;
     }
 
     @Override

@@ -6,22 +6,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Element-wise steps of a forward pass on float arrays, vectorised. Sums across lanes are taken in a
- * fixed order ({@link #sumLanes}) rather than by {@code reduceLanes}, whose order is left to the JIT,
- * so a token's result is the same whenever and however the code runs.
+ * fixed order rather than by {@code reduceLanes}, whose order is left to the JIT, and e^x is plain
+ * arithmetic: a token's result is the same whenever and however the code runs.
  */
 public final class CpuKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private CpuKernels() {
-    }
-
-    /** The lanes of {@code v} added left to right. */
-    public static float sumLanes(FloatVector v) {
-        float s = 0;
-        for (int i = 0; i < v.length(); i++) {
-            s += v.lane(i);
-        }
-        return s;
     }
 
     /** out = w ⊙ x / sqrt(mean(x²) + eps) over {@code n} values. */
@@ -33,7 +24,10 @@ public final class CpuKernels {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i);
             acc = v.fma(v, acc);
         }
-        float ss = sumLanes(acc);
+        float ss = 0;
+        for (int l = 0; l < F.length(); l++) {
+            ss += acc.lane(l); // left to right, written here: a vector must not cross a call that may stay a call
+        }
         for (; i < n; i++) {
             ss = Math.fma(x[xOff + i], x[xOff + i], ss);
         }
@@ -59,11 +53,6 @@ public final class CpuKernels {
         }
     }
 
-    /** silu(v) = v·sigmoid(v), lane-wise. */
-    public static FloatVector silu(FloatVector v) {
-        return v.div(exp(v.neg()).add(1f));
-    }
-
     private static final float LOG2E = 1.44269504f;
     /** ln 2 split in two, so that n·LN2_HI is exact for the n that occur. */
     private static final float LN2_HI = 0.693359375f;
@@ -72,29 +61,40 @@ public final class CpuKernels {
     private static final float ROUNDER = 12582912f;
 
     /**
-     * e^x lane-wise (within about 2 ulp; inputs clamped to [-87, 88], where float's range ends), from
-     * plain arithmetic: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial of degree 7, times
-     * 2^n built in the exponent bits. Not {@code VectorOperators.EXP}: that one is computed differently
-     * by the JIT's intrinsic and by the interpreter, so a token's result would depend on when the code
-     * was compiled; these operations give the same bits everywhere.
+     * a[i] = silu(a[i]) = a[i] / (1 + e^-a[i]) over {@code n} values in place. The vector part computes
+     * e^x from plain arithmetic (within about 2 ulp, x clamped to [-87, 88] where float's range ends):
+     * x = k·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial of degree 7, times 2^k built in the
+     * exponent bits. Not {@code VectorOperators.EXP}: the JIT's intrinsic and the interpreter compute
+     * that one differently, so a token's result would depend on when the code got compiled.
+     *
+     * <p>Array in, array out: vectors never cross a method boundary in the engine's kernels, because a
+     * call the JIT does not inline boxes them (allocation, and a hundredfold slowdown).
      */
-    public static FloatVector exp(FloatVector x) {
-        x = x.max(-87f).min(88f);
-        FloatVector shifted = x.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUNDER));
-        FloatVector n = shifted.sub(ROUNDER);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(F, 1f / 5040);
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 720));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        // n sits in the low mantissa bits of shifted (as n + 0x400000 over 1.5·2^23): make it 2^n.
-        FloatVector scale = shifted.reinterpretAsInts().sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(scale);
+    public static void silu(float[] a, int off, int n) {
+        int bound = F.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, a, off + i);
+            FloatVector x = v.neg().max(-87f).min(88f);
+            FloatVector shifted = x.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUNDER));
+            FloatVector k = shifted.sub(ROUNDER);
+            FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_HI), x);
+            r = k.fma(FloatVector.broadcast(F, -LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(F, 1f / 5040);
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 720));
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
+            p = p.fma(r, FloatVector.broadcast(F, 0.5f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            // k sits in the low mantissa bits of shifted (as k + 0x400000 over 1.5·2^23): make it 2^k.
+            FloatVector scale = shifted.reinterpretAsInts().sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            v.div(p.mul(scale).add(1f)).intoArray(a, off + i);
+        }
+        for (; i < n; i++) {
+            a[off + i] = silu(a[off + i]);
+        }
     }
 
     public static float silu(float v) {

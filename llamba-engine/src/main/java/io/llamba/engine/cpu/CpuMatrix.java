@@ -116,8 +116,16 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
     /** Writes tile {@code tile} of the packed layout from the source rows. */
     abstract void packTile(WeightSource src, int tile, float[] buf);
 
-    /** One token times tile {@code tile}: the tile's 2P results into {@code out[o ..+TILE)}. */
-    abstract void decodeTile(MatmulScratch in, int tile, float[] out, int o);
+    /**
+     * One token times tile {@code tile}: writes the tile's 2P results into {@code buf} and returns where;
+     * the rest of {@code buf} ({@link #decodeBufferFloats} floats) is scratch.
+     */
+    abstract int decodeTile(MatmulScratch in, int tile, float[] buf);
+
+    /** Floats of a thread's buffer that {@link #decodeTile} needs. */
+    int decodeBufferFloats() {
+        return TILE;
+    }
 
     /** Widens tile {@code tile} into {@code buf[i·TILE + lane]} (and, for block formats, their scales after). */
     abstract void dequantizeTile(int tile, float[] buf);
@@ -240,10 +248,10 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
     final void runTiles(MatmulScratch in, int worker, int from, int to) {
         int t = in.tokens;
         if (t == 1) {
-            float[] out = in.parallel.buffer(worker, TILE);
+            float[] buf = in.parallel.buffer(worker, decodeBufferFloats());
             for (int tile = from; tile < to; tile++) {
-                decodeTile(in, tile, out, 0);
-                epilogue(in, out, 0, 1, tile, 0);
+                int o = decodeTile(in, tile, buf);
+                epilogue(in, buf, o, 1, tile, 0);
             }
             return;
         }
@@ -292,7 +300,8 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
             for (int k = 0; k < n; k++) {
                 int yo = (s + k) * ys + r0;
                 int oo = o + k * TILE;
-                FloatVector v = CpuKernels.silu(FloatVector.fromArray(F, out, oo)).mul(FloatVector.fromArray(F, out, oo + PANEL));
+                CpuKernels.silu(out, oo, PANEL);
+                FloatVector v = FloatVector.fromArray(F, out, oo).mul(FloatVector.fromArray(F, out, oo + PANEL));
                 if (valid == PANEL) {
                     if (add) {
                         v = v.add(FloatVector.fromArray(F, y, yo));

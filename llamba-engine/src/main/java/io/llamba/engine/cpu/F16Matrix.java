@@ -14,8 +14,8 @@ import java.nio.ByteOrder;
 
 /**
  * IEEE half-precision weights, laid out as {@link Bf16Matrix}: per tile and pair of columns (2c, 2c+1), one int per row
- * holds column 2c in its low half and 2c+1 in its high half, widened by {@link Half} (exact, infinities
- * and NaNs included).
+ * holds column 2c in its low half and 2c+1 in its high half, widened as {@link Half} explains (exact,
+ * infinities and NaNs included).
  */
 public final class F16Matrix extends CpuMatrix {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
@@ -54,24 +54,20 @@ public final class F16Matrix extends CpuMatrix {
     }
 
     @Override
-    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
-        float[] x = in.x;
-        long base = offset(tile, 0, 0);
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        for (int i = 0; i < colsPadded; i += 2) {
-            long off = base + (long) i * TILE * 2;
-            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
-            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
-            FloatVector be = FloatVector.broadcast(F, x[i]);
-            FloatVector bo = FloatVector.broadcast(F, x[i + 1]);
-            a0 = Half.high(v0.lanewise(VectorOperators.LSHL, 16)).fma(be, a0);
-            a1 = Half.high(v1.lanewise(VectorOperators.LSHL, 16)).fma(be, a1);
-            a0 = Half.high(v0).fma(bo, a0);
-            a1 = Half.high(v1).fma(bo, a1);
-        }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + PANEL);
+    int decodeBufferFloats() {
+        return tileBufferFloats() + TILE;
+    }
+
+    /**
+     * Widens the tile, then the 1-token kernel of the multi-token path: the same chain of multiply-adds
+     * as several tokens get (F16 is kept exact, not fast).
+     */
+    @Override
+    int decodeTile(MatmulScratch in, int tile, float[] buf) {
+        dequantizeTile(tile, buf);
+        int o = tileBufferFloats();
+        TileKernels.plain1(buf, colsPadded, in.x, 0, buf, o);
+        return o;
     }
 
     @Override
@@ -79,13 +75,17 @@ public final class F16Matrix extends CpuMatrix {
         long base = offset(tile, 0, 0);
         for (int i = 0; i < colsPadded; i += 2) {
             long off = base + (long) i * TILE * 2;
-            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
-            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
-            int b = i * TILE;
-            Half.high(v0.lanewise(VectorOperators.LSHL, 16)).intoArray(buf, b);
-            Half.high(v1.lanewise(VectorOperators.LSHL, 16)).intoArray(buf, b + PANEL);
-            Half.high(v0).intoArray(buf, b + TILE);
-            Half.high(v1).intoArray(buf, b + TILE + PANEL);
+            for (int h = 0; h < 4; h++) {
+                // h: (panel 0, column i), (panel 1, i), (panel 0, i+1), (panel 1, i+1); a half in the high bits of each int.
+                IntVector v = IntVector.fromMemorySegment(I, data, off + (h & 1) * PANEL * 4L, LE);
+                IntVector hi = h < 2 ? v.lanewise(VectorOperators.LSHL, 16) : v;
+                IntVector bits = hi.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
+                FloatVector f = bits.reinterpretAsFloats().mul(Half.EXP_ADJUST);
+                // Exponent 31 (infinity, NaN): all ones in float's exponent, mantissa kept.
+                f = f.reinterpretAsInts().blend(bits.lanewise(VectorOperators.OR, 0x7f800000),
+                        hi.lanewise(VectorOperators.AND, 0x7c000000).compare(VectorOperators.EQ, 0x7c000000)).reinterpretAsFloats();
+                f.intoArray(buf, (i + h / 2) * TILE + (h & 1) * PANEL);
+            }
         }
     }
 

@@ -40,7 +40,7 @@ public final class F32Matrix extends CpuMatrix {
     }
 
     @Override
-    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
+    int decodeTile(MatmulScratch in, int tile, float[] out) {
         float[] x = in.x;
         long base = offset(tile, 0, 0);
         FloatVector a0 = FloatVector.zero(F);
@@ -51,8 +51,9 @@ public final class F32Matrix extends CpuMatrix {
             a0 = FloatVector.fromMemorySegment(F, data, off, LE).fma(b, a0);
             a1 = FloatVector.fromMemorySegment(F, data, off + PANEL * 4, LE).fma(b, a1);
         }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + PANEL);
+        a0.intoArray(out, 0);
+        a1.intoArray(out, PANEL);
+        return 0;
     }
 
     @Override

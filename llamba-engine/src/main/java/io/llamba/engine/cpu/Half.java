@@ -12,40 +12,38 @@ import java.nio.ByteOrder;
 
 /**
  * Vector widening of IEEE float16 to float32 with integer arithmetic (the Vector API has no half-precision
- * conversion): the half's exponent and mantissa are moved into a float's fields and the result is
- * rescaled by 2^112 (the difference of the exponent biases), which also gets subnormals right.
+ * conversion): with a half in the high 16 bits of an int, an arithmetic shift right by 3 puts its
+ * exponent at bit 23 and its mantissa at bit 13 and spreads its sign over bits 28..31, of which the mask
+ * keeps bit 31; the result, read as a float, is the half's value times 2^-112 (the difference of the
+ * exponent biases), which a multiplication by 2^112 undoes, subnormals included. Exponent 31
+ * (infinities, NaN) needs one more step, {@link F16Matrix} does it.
  */
 final class Half {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
     /** As many shorts as F has floats. */
-    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final float EXP_ADJUST = 0x1p112f;
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    static final int MASK = 0x8fffe000;
+    static final float EXP_ADJUST = 0x1p112f;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Half() {
     }
 
     /**
-     * Finite halves held in the high 16 bits of each int lane (the low 16 bits are ignored) as floats.
-     * Shifting right by 3 (arithmetically) puts the exponent at bit 23 and the mantissa at bit 13, and
-     * spreads the sign over bits 28..31, of which the mask keeps bit 31.
+     * {@code n} finite halves at {@code seg[offset ..)} as floats into {@code dst[dstOff ..)}. Arrays in
+     * and out: a vector returned from a method the JIT does not inline gets boxed.
      */
-    static FloatVector finiteHigh(IntVector h) {
-        return h.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, 0x8fffe000).reinterpretAsFloats().mul(EXP_ADJUST);
-    }
-
-    /** As {@link #finiteHigh}, also mapping infinities and NaNs (exponent 31) to float's. */
-    static FloatVector high(IntVector h) {
-        IntVector bits = h.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, 0x8fffe000);
-        FloatVector f = bits.reinterpretAsFloats().mul(EXP_ADJUST);
-        return f.reinterpretAsInts().blend(bits.lanewise(VectorOperators.OR, 0x7f800000),
-                h.lanewise(VectorOperators.AND, 0x7c000000).compare(VectorOperators.EQ, 0x7c000000)).reinterpretAsFloats();
-    }
-
-    /** Finite halves at {@code seg[offset ..)}, as many as F has lanes, as floats. */
-    static FloatVector load(MemorySegment seg, long offset) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, offset, LE).convertShape(VectorOperators.S2I, I, 0);
-        return finiteHigh(h.lanewise(VectorOperators.LSHL, 16));
+    static void toFloats(MemorySegment seg, long offset, float[] dst, int dstOff, int n) {
+        int bound = F.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += F.length()) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, MASK)
+                    .reinterpretAsFloats().mul(EXP_ADJUST).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(seg.get(io.llamba.engine.checkpoint.Floats.U16, offset + 2L * i));
+        }
     }
 }

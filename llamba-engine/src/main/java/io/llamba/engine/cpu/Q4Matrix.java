@@ -134,7 +134,13 @@ public final class Q4Matrix extends CpuMatrix {
     }
 
     @Override
-    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
+    int decodeBufferFloats() {
+        return TILE + blocks * TILE;
+    }
+
+    @Override
+    int decodeTile(MatmulScratch in, int tile, float[] buf) {
+        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, TILE, blocks * TILE);
         int[] xq = in.qpair;
         int[] start = in.qstart;
         float[] dx = in.qscale;
@@ -143,57 +149,29 @@ public final class Q4Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long qb = quantOffset(tile, b, 0);
             ShortVector h = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
-            int i = b * BLOCK;
-            // The 8 groups of 4 columns written out: one straight run of vector code per block.
-            IntVector w0 = IntVector.fromMemorySegment(I, quants, qb + 0L * TILE * 2, LE);
-            h = h.add(w0.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 0]).reinterpretAsShorts()));
-            h = h.add(w0.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts()));
-            h = h.add(w0.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts()));
-            h = h.add(w0.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts()));
-            IntVector w1 = IntVector.fromMemorySegment(I, quants, qb + 1L * TILE * 2, LE);
-            h = h.add(w1.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 4]).reinterpretAsShorts()));
-            h = h.add(w1.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 5]).reinterpretAsShorts()));
-            h = h.add(w1.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 6]).reinterpretAsShorts()));
-            h = h.add(w1.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 7]).reinterpretAsShorts()));
-            IntVector w2 = IntVector.fromMemorySegment(I, quants, qb + 2L * TILE * 2, LE);
-            h = h.add(w2.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 8]).reinterpretAsShorts()));
-            h = h.add(w2.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 9]).reinterpretAsShorts()));
-            h = h.add(w2.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 10]).reinterpretAsShorts()));
-            h = h.add(w2.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 11]).reinterpretAsShorts()));
-            IntVector w3 = IntVector.fromMemorySegment(I, quants, qb + 3L * TILE * 2, LE);
-            h = h.add(w3.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 12]).reinterpretAsShorts()));
-            h = h.add(w3.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 13]).reinterpretAsShorts()));
-            h = h.add(w3.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 14]).reinterpretAsShorts()));
-            h = h.add(w3.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 15]).reinterpretAsShorts()));
-            IntVector w4 = IntVector.fromMemorySegment(I, quants, qb + 4L * TILE * 2, LE);
-            h = h.add(w4.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 16]).reinterpretAsShorts()));
-            h = h.add(w4.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 17]).reinterpretAsShorts()));
-            h = h.add(w4.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 18]).reinterpretAsShorts()));
-            h = h.add(w4.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 19]).reinterpretAsShorts()));
-            IntVector w5 = IntVector.fromMemorySegment(I, quants, qb + 5L * TILE * 2, LE);
-            h = h.add(w5.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 20]).reinterpretAsShorts()));
-            h = h.add(w5.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 21]).reinterpretAsShorts()));
-            h = h.add(w5.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 22]).reinterpretAsShorts()));
-            h = h.add(w5.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 23]).reinterpretAsShorts()));
-            IntVector w6 = IntVector.fromMemorySegment(I, quants, qb + 6L * TILE * 2, LE);
-            h = h.add(w6.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 24]).reinterpretAsShorts()));
-            h = h.add(w6.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 25]).reinterpretAsShorts()));
-            h = h.add(w6.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 26]).reinterpretAsShorts()));
-            h = h.add(w6.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 27]).reinterpretAsShorts()));
-            IntVector w7 = IntVector.fromMemorySegment(I, quants, qb + 7L * TILE * 2, LE);
-            h = h.add(w7.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 28]).reinterpretAsShorts()));
-            h = h.add(w7.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 29]).reinterpretAsShorts()));
-            h = h.add(w7.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 30]).reinterpretAsShorts()));
-            h = h.add(w7.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(IntVector.broadcast(I, xq[i + 31]).reinterpretAsShorts()));
+            // A loop, not written out: the Vector API needs every call inlined, and C2's inlining
+            // budget per method is easily spent on eight copies of this body.
+            for (int g = 0, i = b * BLOCK; g < GROUPS; g++, i += 4) {
+                IntVector w = IntVector.fromMemorySegment(I, quants, qb + (long) g * TILE * 2, LE);
+                h = h.add(w.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
+                        .mul(IntVector.broadcast(I, xq[i]).reinterpretAsShorts()));
+                h = h.add(w.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
+                        .mul(IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts()));
+                h = h.add(w.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
+                        .mul(IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts()));
+                h = h.add(w.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
+                        .mul(IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts()));
+            }
             IntVector sums = h.reinterpretAsInts();
             FloatVector c0 = (FloatVector) sums.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
             FloatVector c1 = (FloatVector) sums.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
             float e = dx[b];
-            a0 = c0.fma(Half.load(scales, scaleOffset(tile, b, 0)).mul(e), a0);
-            a1 = c1.fma(Half.load(scales, scaleOffset(tile, b, PANEL)).mul(e), a1);
+            a0 = c0.fma(FloatVector.fromArray(F, buf, TILE + b * TILE).mul(e), a0);
+            a1 = c1.fma(FloatVector.fromArray(F, buf, TILE + b * TILE + PANEL).mul(e), a1);
         }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + PANEL);
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, PANEL);
+        return 0;
     }
 
     @Override
@@ -215,9 +193,8 @@ public final class Q4Matrix extends CpuMatrix {
                             .convert(VectorOperators.I2F, 0)).intoArray(buf, i + PANEL);
                 }
             }
-            Half.load(scales, scaleOffset(tile, b, 0)).intoArray(buf, so + b * TILE);
-            Half.load(scales, scaleOffset(tile, b, PANEL)).intoArray(buf, so + b * TILE + PANEL);
         }
+        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, so, blocks * TILE);
     }
 
     @Override

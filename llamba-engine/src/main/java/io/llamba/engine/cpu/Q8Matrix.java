@@ -75,9 +75,15 @@ public final class Q8Matrix extends CpuMatrix {
     }
 
     @Override
-    void decodeTile(MatmulScratch in, int tile, float[] out, int o) {
+    int decodeBufferFloats() {
+        return TILE + blocks * TILE;
+    }
+
+    @Override
+    int decodeTile(MatmulScratch in, int tile, float[] buf) {
         float[] x = in.x;
         long qBase = quantOffset(tile, 0, 0);
+        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, TILE, blocks * TILE);
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         for (int b = 0; b < blocks; b++) {
@@ -90,11 +96,12 @@ public final class Q8Matrix extends CpuMatrix {
                 c1 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, c1);
             }
             // The multi-token path multiplies d by an activation scale of 1 first, which changes nothing.
-            a0 = c0.fma(Half.load(scales, scaleOffset(tile, b, 0)), a0);
-            a1 = c1.fma(Half.load(scales, scaleOffset(tile, b, PANEL)), a1);
+            a0 = c0.fma(FloatVector.fromArray(F, buf, TILE + b * TILE), a0);
+            a1 = c1.fma(FloatVector.fromArray(F, buf, TILE + b * TILE + PANEL), a1);
         }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + PANEL);
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, PANEL);
+        return 0;
     }
 
     @Override
@@ -113,9 +120,8 @@ public final class Q8Matrix extends CpuMatrix {
                 ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0))
                         .intoArray(buf, i * TILE + PANEL);
             }
-            Half.load(scales, scaleOffset(tile, b, 0)).intoArray(buf, so + b * TILE);
-            Half.load(scales, scaleOffset(tile, b, PANEL)).intoArray(buf, so + b * TILE + PANEL);
         }
+        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, so, blocks * TILE);
     }
 
     @Override

@@ -475,7 +475,7 @@ final class LlambaCpuModel implements Model {
                             : FloatVector.fromArray(F, window, (km1 + src) * ch + j);
                     acc = FloatVector.fromArray(F, wt, q * ch + j).fma(v, acc);
                 }
-                (silu ? CpuKernels.silu(acc) : acc).intoArray(conv, out + j);
+                acc.intoArray(conv, out + j);
             }
             for (int j = vEnd; j < j1; j++) {
                 float acc = bias[j];
@@ -484,7 +484,10 @@ final class LlambaCpuModel implements Model {
                     float v = src >= 0 ? proj[(row0 + src) * rIn + j] : window[(km1 + src) * ch + j];
                     acc = Math.fma(wt[q * ch + j], v, acc);
                 }
-                conv[out + j] = silu ? CpuKernels.silu(acc) : acc;
+                conv[out + j] = acc;
+            }
+            if (silu) {
+                CpuKernels.silu(conv, out + j0, j1 - j0);
             }
         }
         // New window: the last K-1 inputs of (window ++ this segment's tokens), oldest first.
@@ -500,16 +503,17 @@ final class LlambaCpuModel implements Model {
     }
 
     /** The SSM recurrence and gating, per segment and head, in order over the segment's tokens. */
-    private final class SsmStep implements Parallel.Range {
+    private final class SsmStep implements Parallel.WorkerRange {
         Layer layer;
         int layerIndex;
 
         @Override
-        public void run(int from, int to) {
+        public void run(int worker, int from, int to) {
             int h = c.nVHeads();
+            float[] gate = parallel.buffer(worker, c.headDim());
             for (int q = from; q < to; q++) {
                 int s = q / h;
-                ssmHead(layer, segState[s].ssm[layerIndex], s, q % h);
+                ssmHead(layer, segState[s].ssm[layerIndex], s, q % h, gate);
             }
         }
     }
@@ -519,7 +523,7 @@ final class LlambaCpuModel implements Model {
      * S is held as N rows of P, so the step runs over vectors of P values with B[n] and C[n] broadcast:
      * every sum is a chain in a fixed order, no lane reduction.
      */
-    private void ssmHead(Layer l, float[] state, int s, int h) {
+    private void ssmHead(Layer l, float[] state, int s, int h, float[] gate) {
         final int p = c.headDim();
         final int n = c.dState();
         final int ch = c.convChannels();
@@ -550,12 +554,7 @@ final class LlambaCpuModel implements Model {
                     sv.intoArray(state, so);
                     acc = sv.fma(FloatVector.broadcast(F, conv[cv + cOff + ni]), acc);
                 }
-                FloatVector out = xv.fma(FloatVector.broadcast(F, dh), acc);
-                FloatVector z = FloatVector.fromArray(F, proj, zv + pv);
-                if (zBias != null) {
-                    z = z.add(FloatVector.fromArray(F, zBias, xOff + pv));
-                }
-                out.mul(CpuKernels.silu(z)).intoArray(y, yv + pv);
+                xv.fma(FloatVector.broadcast(F, dh), acc).intoArray(y, yv + pv);
             }
             for (int pi = vEnd; pi < p; pi++) {
                 float xv = conv[cv + xOff + pi];
@@ -565,9 +564,15 @@ final class LlambaCpuModel implements Model {
                     state[so] = sv;
                     acc = Math.fma(sv, conv[cv + cOff + ni], acc);
                 }
-                float out = Math.fma(xv, dh, acc);
-                float z = proj[zv + pi] + (zBias != null ? zBias[xOff + pi] : 0f);
-                y[yv + pi] = out * CpuKernels.silu(z);
+                y[yv + pi] = Math.fma(xv, dh, acc);
+            }
+            // Gating: y ⊙ silu(z + z_bias), the gate computed in this thread's buffer.
+            for (int pi = 0; pi < p; pi++) {
+                gate[pi] = proj[zv + pi] + (zBias != null ? zBias[xOff + pi] : 0f);
+            }
+            CpuKernels.silu(gate, 0, p);
+            for (int pi = 0; pi < p; pi++) {
+                y[yv + pi] *= gate[pi];
             }
         }
     }

@@ -1,6 +1,5 @@
 package io.llamba.engine.cpu;
 
-import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -8,47 +7,46 @@ import java.util.SplittableRandom;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class CpuKernelsTest {
-    static final jdk.incubator.vector.VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-
     @Test
-    void expIsWithinAFewUlpsOfMathExp() {
+    void siluIsWithinAFewUlpsOfItsDefinition() {
         SplittableRandom r = new SplittableRandom(1);
-        float[] x = new float[F.length()];
-        float[] e = new float[F.length()];
-        for (int k = 0; k < 20_000; k++) {
-            for (int i = 0; i < x.length; i++) {
-                x[i] = (float) (r.nextDouble() * 170 - 86);
-            }
-            CpuKernels.exp(FloatVector.fromArray(F, x, 0)).intoArray(e, 0);
-            for (int i = 0; i < x.length; i++) {
-                double expected = Math.exp(x[i]);
-                assertThat((double) e[i]).as("exp(%s)", x[i]).isCloseTo(expected, org.assertj.core.data.Offset.offset(3e-7 * expected));
-            }
+        float[] v = new float[100_003];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextDouble() * 200 - 100);
         }
-        float[] edges = new float[F.length()];
-        edges[0] = -1000f;
-        edges[1] = 1000f;
-        edges[2] = 0f;
-        if (edges.length > 3) {
-            edges[3] = Float.NEGATIVE_INFINITY;
+        v[0] = -1000f;
+        v[1] = 1000f;
+        v[2] = 0f;
+        v[3] = Float.MIN_NORMAL;
+        float[] s = v.clone();
+        CpuKernels.silu(s, 0, s.length);
+        for (int i = 0; i < v.length; i++) {
+            double expected = v[i] / (1 + Math.exp(-(double) v[i]));
+            assertThat((double) s[i]).as("silu(%s)", v[i]).isCloseTo(expected, org.assertj.core.data.Offset.offset(4e-7 * Math.abs(expected) + 1e-30));
         }
-        CpuKernels.exp(FloatVector.fromArray(F, edges, 0)).intoArray(e, 0);
-        assertThat(e[0]).isBetween(0f, 2e-38f);
-        assertThat(e[1]).isGreaterThan(1e38f).isFinite();
-        assertThat(e[2]).isEqualTo(1f);
+        assertThat(s[0]).isBetween(-1e-30f, 0f); // e^x saturates at e^88: -1000/(1+e^88), zero for a float activation
+        assertThat(s[1]).isEqualTo(1000f);
+        assertThat(s[2]).isZero();
     }
 
     @Test
-    void siluAndRmsnormMatchTheirDefinitions() {
-        float[] v = new float[F.length()];
+    void siluGivesTheSameBitsAtAnyOffset() {
+        // An element goes through the vector loop or the scalar tail depending on n, not on the token:
+        // within one call the result must only depend on the value and its position class.
+        float[] v = new float[64];
         for (int i = 0; i < v.length; i++) {
-            v[i] = i - 7.5f;
+            v[i] = i * 0.37f - 9f;
         }
-        float[] s = new float[v.length];
-        CpuKernels.silu(FloatVector.fromArray(F, v, 0)).intoArray(s, 0);
-        for (int i = 0; i < v.length; i++) {
-            assertThat((double) s[i]).isCloseTo(v[i] / (1 + Math.exp(-v[i])), org.assertj.core.data.Offset.offset(1e-6));
-        }
+        float[] a = v.clone();
+        float[] b = v.clone();
+        CpuKernels.silu(a, 0, 64);
+        CpuKernels.silu(b, 0, 32);
+        CpuKernels.silu(b, 32, 32);
+        assertThat(b).containsExactly(a);
+    }
+
+    @Test
+    void rmsnormMatchesItsDefinition() {
         float[] x = new float[37];
         float[] w = new float[37];
         double ss = 0;

@@ -1,0 +1,94 @@
+package io.llamba.engine.llamba;
+
+import io.llamba.engine.checkpoint.DType;
+import io.llamba.engine.json.Json;
+import io.llamba.engine.model.ForwardBatch;
+import io.llamba.engine.model.LoadOptions;
+import io.llamba.engine.model.Model;
+import io.llamba.engine.model.ModelLoader;
+import io.llamba.engine.model.Quantization;
+import io.llamba.engine.model.RandomCheckpoint;
+import io.llamba.engine.model.SequenceState;
+import io.llamba.engine.model.StatePool;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Once warm, a forward pass allocates nothing on the heap, on the calling thread or on the CPU
+ * team's threads: decoding one sequence, a batch of them, and a prefill.
+ */
+class HotPathAllocationTest {
+    @TempDir
+    static Path tmp;
+
+    /** Bytes allocated so far by every live thread (HotSpot's per-thread counters). */
+    static long allocatedByAllThreads() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (long b : mx.getThreadAllocatedBytes(mx.getAllThreadIds())) {
+            sum += Math.max(0, b);
+        }
+        return sum;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Quantization.class)
+    void warmForwardPassesAllocateNothing(Quantization q) throws Exception {
+        Path dir = tmp.resolve("m-" + q);
+        String config = """
+                {"model_type": "llamba", "vocab_size": 300, "d_model": 64, "n_layer": 2, "tie_embeddings": true,
+                 "mlp_cfg": {"intermediate_size": 128}, "ssm_cfg": {"d_state": 16, "n_v_heads": 4, "n_qk_heads": 2}}""";
+        RandomCheckpoint.write(Json.parseObject(config, "config"), DType.BF16, dir, 1, Long.MAX_VALUE);
+        try (Model model = ModelLoader.load(dir, new LoadOptions(null, 2, q)); StatePool pool = model.createStatePool(6)) {
+            int v = model.vocabSize();
+            SequenceState[] s = new SequenceState[6];
+            float[][] logits = new float[6][v];
+            int[] prompt = new int[40];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = (i * 37) % v;
+            }
+            int[][] next = new int[6][1];
+            ForwardBatch one = new ForwardBatch();
+            ForwardBatch many = new ForwardBatch();
+            for (int k = 0; k < 6; k++) {
+                s[k] = pool.tryAcquire().orElseThrow();
+                if (k == 0) {
+                    one.add(new ForwardBatch.Entry(s[k], next[k], 0, 1, logits[k], false));
+                }
+                many.add(new ForwardBatch.Entry(s[k], next[k], 0, 1, logits[k], false));
+            }
+            ForwardBatch prefill = new ForwardBatch().add(new ForwardBatch.Entry(s[5], prompt, 0, prompt.length, logits[5], false));
+            // Warm up: JIT compilation and every scratch buffer at its largest.
+            for (int r = 0; r < 3000; r++) {
+                model.forward(one);
+                if (r % 4 == 0) {
+                    model.forward(many);
+                }
+                if (r % 50 == 0) {
+                    model.forward(prefill);
+                }
+            }
+            long before = allocatedByAllThreads();
+            int passes = 0;
+            for (int r = 0; r < 50; r++) {
+                next[0][0] = r % v;
+                model.forward(one);
+                model.forward(many);
+                passes += 2;
+                if (r % 10 == 0) {
+                    model.forward(prefill);
+                    passes++;
+                }
+            }
+            long allocated = allocatedByAllThreads() - before;
+            // A few bytes of slack per pass for the JVM's own bookkeeping (e.g. a late deoptimization).
+            assertThat(allocated).as("%s: bytes allocated over %d warm passes", q, passes).isLessThan(passes * 64L);
+        }
+    }
+}
