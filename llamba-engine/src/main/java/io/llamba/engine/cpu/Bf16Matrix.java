@@ -40,17 +40,22 @@ public final class Bf16Matrix extends CpuMatrix {
 
     @Override
     void packTile(WeightSource src, int tile, float[] buf) {
+        // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
+        int[] packed = new int[colsPadded / 2 * TILE];
+        short[] bits = new short[cols];
         for (int j = 0; j < TILE; j++) {
             MemorySegment row = src.tileRow(tile, j, PANEL);
             if (row == null) {
                 continue;
             }
+            src.readBits(row, bits);
             for (int c = 0; 2 * c < cols; c++) {
-                int lo = row.getAtIndex(Floats.U16, 2L * c) & 0xffff;
-                int hi = 2 * c + 1 < cols ? row.getAtIndex(Floats.U16, 2L * c + 1) & 0xffff : 0;
-                data.set(I32, offset(tile, c, j), lo | hi << 16);
+                int lo = bits[2 * c] & 0xffff;
+                int hi = 2 * c + 1 < cols ? bits[2 * c + 1] & 0xffff : 0;
+                packed[c * TILE + j] = lo | hi << 16;
             }
         }
+        MemorySegment.copy(packed, 0, data, I32, offset(tile, 0, 0), packed.length);
     }
 
     @Override

@@ -28,15 +28,18 @@ public final class F32Matrix extends CpuMatrix {
 
     @Override
     void packTile(WeightSource src, int tile, float[] buf) {
+        // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
+        float[] packed = new float[colsPadded * TILE];
         for (int j = 0; j < TILE; j++) {
             MemorySegment row = src.tileRow(tile, j, PANEL);
             if (row != null) {
                 src.readFloats(row, buf);
                 for (int i = 0; i < cols; i++) {
-                    data.set(Floats.F32, offset(tile, i, j), buf[i]);
+                    packed[i * TILE + j] = buf[i];
                 }
             }
         }
+        MemorySegment.copy(packed, 0, data, Floats.F32, offset(tile, 0, 0), packed.length);
     }
 
     @Override

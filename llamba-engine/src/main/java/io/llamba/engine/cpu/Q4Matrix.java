@@ -62,6 +62,9 @@ public final class Q4Matrix extends CpuMatrix {
 
     @Override
     void packTile(WeightSource src, int tile, float[] buf) {
+        // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
+        short[] q = new short[blocks * GROUPS * TILE];
+        short[] dh = new short[blocks * TILE];
         for (int j = 0; j < TILE; j++) {
             MemorySegment row = src.tileRow(tile, j, PANEL);
             if (row == null) {
@@ -76,13 +79,13 @@ public final class Q4Matrix extends CpuMatrix {
                 float max = 0;
                 for (int i = from; i < to; i++) {
                     float a = Math.abs(buf[i]);
-                    if (a > amax || Float.isNaN(a)) {
+                    if (a > amax || a != a) { // a NaN sticks: the scale check below names the block
                         amax = a;
                         max = buf[i];
                     }
                 }
                 float d = max / -8f;
-                short dh = Quantize.scale(d, src, tile, j, from, WeightFormat.Q4_0);
+                dh[b * TILE + j] = Quantize.scale(d, src, tile, j, from, WeightFormat.Q4_0);
                 float id = d != 0 ? 1f / d : 0f;
                 for (int g = 0; g < GROUPS; g++) {
                     int packed = 0;
@@ -91,11 +94,12 @@ public final class Q4Matrix extends CpuMatrix {
                         int u = i < to ? Math.min(15, (int) (buf[i] * id + 8.5f)) : 8;
                         packed |= u << (4 * k);
                     }
-                    quants.set(Floats.U16, quantOffset(tile, b, g) + lane * 2L, (short) packed);
+                    q[(b * GROUPS + g) * TILE + lane] = (short) packed;
                 }
-                scales.set(Floats.U16, scaleOffset(tile, b, j), dh);
             }
         }
+        MemorySegment.copy(q, 0, quants, Floats.U16, quantOffset(tile, 0, 0), q.length);
+        MemorySegment.copy(dh, 0, scales, Floats.U16, scaleOffset(tile, 0, 0), dh.length);
     }
 
     @Override

@@ -49,6 +49,9 @@ public final class Q8Matrix extends CpuMatrix {
 
     @Override
     void packTile(WeightSource src, int tile, float[] buf) {
+        // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
+        byte[] q = new byte[colsPadded * TILE];
+        short[] d = new short[blocks * TILE];
         for (int j = 0; j < TILE; j++) {
             MemorySegment row = src.tileRow(tile, j, PANEL);
             if (row == null) {
@@ -60,18 +63,21 @@ public final class Q8Matrix extends CpuMatrix {
                 int to = Math.min(cols, from + BLOCK);
                 float amax = 0;
                 for (int i = from; i < to; i++) {
-                    amax = Math.max(amax, Math.abs(buf[i]));
+                    float a = Math.abs(buf[i]);
+                    if (a > amax || a != a) { // a NaN sticks: the scale check below names the block
+                        amax = a;
+                    }
                 }
-                short dh = Quantize.scale(amax / 127f, src, tile, j, from, WeightFormat.Q8_0);
-                float d = amax / 127f;
-                float id = d != 0 ? 1f / d : 0f;
+                float scale = amax / 127f;
+                d[b * TILE + j] = Quantize.scale(scale, src, tile, j, from, WeightFormat.Q8_0);
+                float id = scale != 0 ? 1f / scale : 0f;
                 for (int i = from; i < to; i++) {
-                    int q = Math.clamp(Quantize.roundAway(buf[i] * id), -127, 127);
-                    quants.set(ValueLayout.JAVA_BYTE, quantOffset(tile, i, j), (byte) q);
+                    q[i * TILE + j] = (byte) Math.clamp(Quantize.roundAway(buf[i] * id), -127, 127);
                 }
-                scales.set(U16, scaleOffset(tile, b, j), dh);
             }
         }
+        MemorySegment.copy(q, 0, quants, ValueLayout.JAVA_BYTE, quantOffset(tile, 0, 0), q.length);
+        MemorySegment.copy(d, 0, scales, U16, scaleOffset(tile, 0, 0), d.length);
     }
 
     @Override

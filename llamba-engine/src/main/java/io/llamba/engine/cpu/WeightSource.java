@@ -110,17 +110,21 @@ public final class WeightSource {
         }
         switch (dtype()) {
             case F32 -> MemorySegment.copy(row, Floats.F32, 0, out, 0, cols);
-            case BF16 -> {
+            case BF16, F16 -> {
+                // One bulk copy of the row's bits, then the widening on the heap.
+                short[] bits = new short[cols];
+                MemorySegment.copy(row, Floats.U16, 0, bits, 0, cols);
+                boolean bf16 = dtype() == DType.BF16;
                 for (int i = 0; i < cols; i++) {
-                    out[i] = Floats.bf16ToFloat(row.getAtIndex(Floats.U16, i));
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < cols; i++) {
-                    out[i] = Floats.f16ToFloat(row.getAtIndex(Floats.U16, i));
+                    out[i] = bf16 ? Float.intBitsToFloat(bits[i] << 16) : Float.float16ToFloat(bits[i]);
                 }
             }
             default -> throw new IllegalStateException();
         }
+    }
+
+    /** Reads a row slice's 16-bit values (BF16 or F16 bits) into {@code out[0, cols)}. */
+    void readBits(MemorySegment row, short[] out) {
+        MemorySegment.copy(row, Floats.U16, 0, out, 0, cols);
     }
 }
