@@ -82,6 +82,7 @@ final class RandomLlama {
                  "tie_word_embeddings": true, "torch_dtype": "bfloat16"}
                 """.formatted(HIDDEN, INTERMEDIATE, HEADS, KV_HEADS, HEAD_DIM, LAYERS, VOCAB));
         Files.writeString(dir.resolve("tokenizer.json"), byteTokenizer());
+        Files.writeString(dir.resolve("README.md"), "Random weights with Llama-3.2-1B's shapes, for speed benchmarks only.\n");
         List<Tensor> tensors = tensors();
         StringBuilder header = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
         long offset = 0;
