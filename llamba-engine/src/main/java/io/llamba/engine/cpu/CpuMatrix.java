@@ -127,6 +127,27 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         return TILE;
     }
 
+    /**
+     * One token times tiles {@code tile} and {@code tile + 1} in one interleaved loop, results at
+     * {@code buf[0 ..TILE)} and {@code buf[TILE ..2·TILE)}, or -1 when the format has no such loop. Two
+     * streams of weights in flight at once keep more memory requests outstanding than one (the
+     * hardware prefetcher runs a fixed distance ahead of each stream); the arithmetic per output is
+     * the same as {@link #decodeTile}'s.
+     */
+    int decodeTilePair(MatmulScratch in, int tile, float[] buf) {
+        return -1;
+    }
+
+    /** Floats of a thread's buffer that {@link #decodeTilePair} needs. */
+    int decodePairBufferFloats() {
+        return 0;
+    }
+
+    /** Tiles {@link #decodeTilePair} computes at once. */
+    int decodeGroup() {
+        return 2;
+    }
+
     /** Widens tile {@code tile} into {@code buf[i·TILE + lane]} (and, for block formats, their scales after). */
     abstract void dequantizeTile(int tile, float[] buf);
 
@@ -248,8 +269,18 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
     final void runTiles(MatmulScratch in, int worker, int from, int to) {
         int t = in.tokens;
         if (t == 1) {
-            float[] buf = in.parallel.buffer(worker, decodeBufferFloats());
-            for (int tile = from; tile < to; tile++) {
+            float[] buf = in.parallel.buffer(worker, Math.max(decodeBufferFloats(), decodePairBufferFloats()));
+            int tile = from;
+            int group = decodeGroup();
+            for (; tile + group <= to; tile += group) {
+                if (decodeTilePair(in, tile, buf) < 0) {
+                    break;
+                }
+                for (int k = 0; k < group; k++) {
+                    epilogue(in, buf, k * TILE, 1, tile + k, 0);
+                }
+            }
+            for (; tile < to; tile++) {
                 int o = decodeTile(in, tile, buf);
                 epilogue(in, buf, o, 1, tile, 0);
             }

@@ -18,8 +18,9 @@ import java.nio.ByteOrder;
  * (u-8)·d. Activations are quantized per block of 32 to int8 range with their own scale, so a block's
  * dot product is the integer Σ(u-8)·q, and |Σ(u-8)·q| ≤ 32·8·127 fits in 16 bits.
  *
- * <p>Layout, per tile, block and group of 4 columns: one 16-bit lane per row holding the 4 values
- * (column 4g+k in bits 4k..4k+3), rows interleaved so that lane 2j is row j and lane 2j+1 is row P+j.
+ * <p>Layout, per tile and block, one record read front to back: the 2P scales (float16, in row order),
+ * then per group of 4 columns one 16-bit lane per row holding the 4 values (column 4g+k in bits
+ * 4k..4k+3), rows interleaved so that lane 2j is row j and lane 2j+1 is row P+j.
  * Decoding works on these as int lanes: {@code (w >>> 4k) & 0x000F000F} extracts value k of both rows
  * of a lane at once; the products and sums run in 16-bit lanes (twice the lanes of a float vector, no
  * int-to-float conversion per weight), starting from -8·Σq so that the wrapping sum of u·q lands
@@ -32,22 +33,19 @@ public final class Q4Matrix extends CpuMatrix {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int GROUPS = BLOCK / 4;
-    private final MemorySegment quants;
-    private final MemorySegment scales;
+    /** Bytes of one block of a tile: its scales, then its groups. */
+    private static final int BLOCK_BYTES = (1 + GROUPS) * TILE * 2;
+    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private final MemorySegment data;
 
     Q4Matrix(WeightSource src, Arena arena) {
         super(src, WeightFormat.Q4_0);
-        this.quants = arena.allocate((long) tiles * blocks * GROUPS * TILE * 2, 64);
-        this.scales = arena.allocate((long) tiles * blocks * TILE * 2, 64);
+        this.data = arena.allocate((long) tiles * blocks * BLOCK_BYTES, 64);
     }
 
-    /** Byte offset of the lanes of group {@code g} of block {@code block}. */
-    private long quantOffset(int tile, int block, int g) {
-        return (((long) tile * blocks + block) * GROUPS + g) * TILE * 2;
-    }
-
-    private long scaleOffset(int tile, int block, int lane) {
-        return (((long) tile * blocks + block) * TILE + lane) * 2;
+    /** Byte offset of block {@code block} of {@code tile}: its scales; group g follows at {@code + (1+g)·2·TILE}. */
+    private long blockOffset(int tile, int block) {
+        return ((long) tile * blocks + block) * BLOCK_BYTES;
     }
 
     /** The 16-bit lane of a tile's row {@code j}. */
@@ -57,14 +55,13 @@ public final class Q4Matrix extends CpuMatrix {
 
     @Override
     public long bytes() {
-        return quants.byteSize() + scales.byteSize();
+        return data.byteSize();
     }
 
     @Override
     void packTile(WeightSource src, int tile, float[] buf) {
         // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
-        short[] q = new short[blocks * GROUPS * TILE];
-        short[] dh = new short[blocks * TILE];
+        short[] rec = new short[blocks * BLOCK_BYTES / 2];
         for (int j = 0; j < TILE; j++) {
             MemorySegment row = src.tileRow(tile, j, PANEL);
             if (row == null) {
@@ -85,7 +82,7 @@ public final class Q4Matrix extends CpuMatrix {
                     }
                 }
                 float d = max / -8f;
-                dh[b * TILE + j] = Quantize.scale(d, src, tile, j, from, WeightFormat.Q4_0);
+                rec[b * BLOCK_BYTES / 2 + j] = Quantize.scale(d, src, tile, j, from, WeightFormat.Q4_0);
                 float id = d != 0 ? 1f / d : 0f;
                 for (int g = 0; g < GROUPS; g++) {
                     int packed = 0;
@@ -94,12 +91,11 @@ public final class Q4Matrix extends CpuMatrix {
                         int u = i < to ? Math.min(15, (int) (buf[i] * id + 8.5f)) : 8;
                         packed |= u << (4 * k);
                     }
-                    q[(b * GROUPS + g) * TILE + lane] = (short) packed;
+                    rec[b * BLOCK_BYTES / 2 + (1 + g) * TILE + lane] = (short) packed;
                 }
             }
         }
-        MemorySegment.copy(q, 0, quants, Floats.U16, quantOffset(tile, 0, 0), q.length);
-        MemorySegment.copy(dh, 0, scales, Floats.U16, scaleOffset(tile, 0, 0), dh.length);
+        MemorySegment.copy(rec, 0, data, Floats.U16, blockOffset(tile, 0), rec.length);
     }
 
     @Override
@@ -139,42 +135,152 @@ public final class Q4Matrix extends CpuMatrix {
 
     @Override
     int decodeBufferFloats() {
-        return TILE + blocks * TILE;
+        return TILE;
     }
 
     @Override
+    int decodePairBufferFloats() {
+        return 4 * TILE;
+    }
+
+    @Override
+    int decodeGroup() {
+        return 4;
+    }
+
+    /** One token times one tile (see the class comment). */
+    @Override
     int decodeTile(MatmulScratch in, int tile, float[] buf) {
-        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, TILE, blocks * TILE);
         int[] xq = in.qpair;
         int[] start = in.qstart;
         float[] dx = in.qscale;
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z;
         for (int b = 0; b < blocks; b++) {
-            long qb = quantOffset(tile, b, 0);
-            ShortVector h = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
-            // A loop, not written out: the Vector API needs every call inlined, and C2's inlining
-            // budget per method is easily spent on eight copies of this body.
-            for (int g = 0, i = b * BLOCK; g < GROUPS; g++, i += 4) {
-                IntVector w = IntVector.fromMemorySegment(I, quants, qb + (long) g * TILE * 2, LE);
-                h = h.add(w.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
-                        .mul(IntVector.broadcast(I, xq[i]).reinterpretAsShorts()));
-                h = h.add(w.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
-                        .mul(IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts()));
-                h = h.add(w.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
-                        .mul(IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts()));
-                h = h.add(w.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts()
-                        .mul(IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts()));
+            long ra = blockOffset(tile, b);
+            ShortVector ha = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
+                long o = (long) g * TILE * 2;
+                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
+                ShortVector x0 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
+                ShortVector x1 = IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x1));
+                ShortVector x2 = IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x2));
+                ShortVector x3 = IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
             }
-            IntVector sums = h.reinterpretAsInts();
-            FloatVector c0 = (FloatVector) sums.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector c1 = (FloatVector) sums.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
             float e = dx[b];
-            a0 = c0.fma(FloatVector.fromArray(F, buf, TILE + b * TILE).mul(e), a0);
-            a1 = c1.fma(FloatVector.fromArray(F, buf, TILE + b * TILE + PANEL).mul(e), a1);
+            // The block's scales, widened as Half explains, times the activations' scale.
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            IntVector suma = ha.reinterpretAsInts();
+            a0 = ((FloatVector) suma.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da0, a0);
+            a1 = ((FloatVector) suma.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da1, a1);
         }
         a0.intoArray(buf, 0);
-        a1.intoArray(buf, PANEL);
+        a1.intoArray(buf, 0 + PANEL);
+        return 0;
+    }
+
+    /**
+     * {@link #decodeTile} for four consecutive tiles at once, sharing the activation broadcasts: four
+     * streams of weights in flight keep more memory requests outstanding than one.
+     */
+    @Override
+    int decodeTilePair(MatmulScratch in, int tile, float[] buf) {
+        int[] xq = in.qpair;
+        int[] start = in.qstart;
+        float[] dx = in.qscale;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, d0 = z, d1 = z;
+        long tileBytes = (long) blocks * BLOCK_BYTES;
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = ra + tileBytes;
+            long rc = ra + 2 * tileBytes;
+            long rd = ra + 3 * tileBytes;
+            ShortVector ha = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector hb = ha, hc = ha, hd = ha;
+            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
+                long o = (long) g * TILE * 2;
+                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
+                IntVector wb = IntVector.fromMemorySegment(I, data, rb + o, LE);
+                IntVector wc = IntVector.fromMemorySegment(I, data, rc + o, LE);
+                IntVector wd = IntVector.fromMemorySegment(I, data, rd + o, LE);
+                ShortVector x0 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
+                hb = hb.add(wb.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
+                hc = hc.add(wc.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
+                hd = hd.add(wd.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
+                ShortVector x1 = IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x1));
+                hb = hb.add(wb.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x1));
+                hc = hc.add(wc.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x1));
+                hd = hd.add(wd.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x1));
+                ShortVector x2 = IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x2));
+                hb = hb.add(wb.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x2));
+                hc = hc.add(wc.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x2));
+                hd = hd.add(wd.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x2));
+                ShortVector x3 = IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts();
+                ha = ha.add(wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
+                hb = hb.add(wb.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
+                hc = hc.add(wc.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
+                hd = hd.add(wd.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
+            }
+            float e = dx[b];
+            // The block's scales, widened as Half explains, times the activations' scale.
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            IntVector suma = ha.reinterpretAsInts();
+            a0 = ((FloatVector) suma.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da0, a0);
+            a1 = ((FloatVector) suma.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da1, a1);
+            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db0 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db1 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            IntVector sumb = hb.reinterpretAsInts();
+            b0 = ((FloatVector) sumb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(db0, b0);
+            b1 = ((FloatVector) sumb.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(db1, b1);
+            IntVector sc = (IntVector) ShortVector.fromMemorySegment(SH, data, rc, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector dc0 = sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sc = (IntVector) ShortVector.fromMemorySegment(SH, data, rc + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector dc1 = sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            IntVector sumc = hc.reinterpretAsInts();
+            c0 = ((FloatVector) sumc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(dc0, c0);
+            c1 = ((FloatVector) sumc.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(dc1, c1);
+            IntVector sd = (IntVector) ShortVector.fromMemorySegment(SH, data, rd, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector dd0 = sd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sd = (IntVector) ShortVector.fromMemorySegment(SH, data, rd + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector dd1 = sd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            IntVector sumd = hd.reinterpretAsInts();
+            d0 = ((FloatVector) sumd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(dd0, d0);
+            d1 = ((FloatVector) sumd.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(dd1, d1);
+        }
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, 0 + PANEL);
+        b0.intoArray(buf, TILE);
+        b1.intoArray(buf, TILE + PANEL);
+        c0.intoArray(buf, 2 * TILE);
+        c1.intoArray(buf, 2 * TILE + PANEL);
+        d0.intoArray(buf, 3 * TILE);
+        d1.intoArray(buf, 3 * TILE + PANEL);
         return 0;
     }
 
@@ -187,8 +293,9 @@ public final class Q4Matrix extends CpuMatrix {
     void dequantizeTile(int tile, float[] buf) {
         int so = colsPadded * TILE;
         for (int b = 0; b < blocks; b++) {
+            long r = blockOffset(tile, b);
             for (int g = 0; g < GROUPS; g++) {
-                IntVector w = IntVector.fromMemorySegment(I, quants, quantOffset(tile, b, g), LE);
+                IntVector w = IntVector.fromMemorySegment(I, data, r + (1L + g) * TILE * 2, LE);
                 int i = (b * BLOCK + 4 * g) * TILE;
                 for (int k = 0; k < 4; k++, i += TILE) {
                     IntVector v = w.lanewise(VectorOperators.LSHR, 4 * k);
@@ -197,8 +304,8 @@ public final class Q4Matrix extends CpuMatrix {
                             .convert(VectorOperators.I2F, 0)).intoArray(buf, i + PANEL);
                 }
             }
+            Half.toFloats(data, r, buf, so + b * TILE, TILE);
         }
-        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, so, blocks * TILE);
     }
 
     @Override
@@ -214,9 +321,10 @@ public final class Q4Matrix extends CpuMatrix {
         for (int i = 0; i < cols; i++) {
             int b = i / BLOCK;
             int g = (i % BLOCK) / 4;
-            int packed = quants.get(Floats.U16, quantOffset(tile, b, g) + lane * 2L);
+            long r = blockOffset(tile, b);
+            int packed = data.get(Floats.U16, r + (1L + g) * TILE * 2 + lane * 2L);
             int q = (packed >>> (4 * (i % 4)) & 0xf) - 8;
-            out[outOff + i] = q * Float.float16ToFloat(scales.get(Floats.U16, scaleOffset(tile, b, j)));
+            out[outOff + i] = q * Float.float16ToFloat(data.get(Floats.U16, r + 2L * j));
         }
     }
 }
