@@ -3,6 +3,8 @@ package io.llamba.engine.cpu;
 import io.llamba.engine.checkpoint.Floats;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -14,44 +16,42 @@ import java.nio.ByteOrder;
 
 /**
  * Q8_0 weights (ggml semantics): per row and block of 32 columns a scale d = max|w|/127, rounded to
- * float16, and the values q = round(w/d) in int8; a weight is q·d. Quants are stored per tile and
- * column (the tile's rows side by side, one byte each), scales per tile and block, as float16.
- * Both product paths sum a block as c = Σ float(q)·x (a chain of fused multiply-adds) and then add
- * fma(c, d, acc): the scale costs one operation per block instead of one per weight.
+ * float16, and the values q = round(w/d) in int8; a weight is q·d. Layout, per tile and block, one
+ * record read front to back: the 2P scales (float16, in row order), then per column the tile's rows
+ * side by side, one byte each. Both product paths sum a block as c = Σ float(q)·x (a chain of fused
+ * multiply-adds) and then add fma(c, d, acc): the scale costs one operation per block, not per weight.
  */
 public final class Q8Matrix extends CpuMatrix {
     /** Bytes for one panel of quants: as many as F has lanes, at least 64 bits (the smallest vector shape). */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, PANEL * 8)));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort U16 = Floats.U16;
-    private final MemorySegment quants;
-    private final MemorySegment scales;
+    /** Bytes of one block of a tile: its scales, then its 32 columns. */
+    private static final int BLOCK_BYTES = TILE * 2 + BLOCK * TILE;
+    private final MemorySegment data;
 
     Q8Matrix(WeightSource src, Arena arena) {
         super(src, WeightFormat.Q8_0);
-        // Slack after the quants: a vector load of a panel may be wider than the panel (64-bit minimum).
-        this.quants = arena.allocate((long) tiles * colsPadded * TILE + 64, 64);
-        this.scales = arena.allocate((long) tiles * blocks * TILE * 2, 64);
+        // Slack at the end: a vector load of a panel may be wider than the panel (64-bit minimum).
+        this.data = arena.allocate((long) tiles * blocks * BLOCK_BYTES + 64, 64);
     }
 
-    private long quantOffset(int tile, int i, int lane) {
-        return ((long) tile * colsPadded + i) * TILE + lane;
-    }
-
-    private long scaleOffset(int tile, int block, int lane) {
-        return (((long) tile * blocks + block) * TILE + lane) * 2;
+    /** Byte offset of block {@code block} of {@code tile}: its scales; column i of the block follows at {@code + 2·TILE + i·TILE}. */
+    private long blockOffset(int tile, int block) {
+        return ((long) tile * blocks + block) * BLOCK_BYTES;
     }
 
     @Override
     public long bytes() {
-        return quants.byteSize() - 64 + scales.byteSize();
+        return data.byteSize() - 64;
     }
 
     @Override
     void packTile(WeightSource src, int tile, float[] buf) {
         // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
-        byte[] q = new byte[colsPadded * TILE];
-        short[] d = new short[blocks * TILE];
+        byte[] rec = new byte[blocks * BLOCK_BYTES];
         for (int j = 0; j < TILE; j++) {
             MemorySegment row = src.tileRow(tile, j, PANEL);
             if (row == null) {
@@ -69,44 +69,126 @@ public final class Q8Matrix extends CpuMatrix {
                     }
                 }
                 float scale = amax / 127f;
-                d[b * TILE + j] = Quantize.scale(scale, src, tile, j, from, WeightFormat.Q8_0);
+                short h = Quantize.scale(scale, src, tile, j, from, WeightFormat.Q8_0);
+                int r = b * BLOCK_BYTES;
+                rec[r + 2 * j] = (byte) h;
+                rec[r + 2 * j + 1] = (byte) (h >> 8);
                 float id = scale != 0 ? 1f / scale : 0f;
                 for (int i = from; i < to; i++) {
-                    q[i * TILE + j] = (byte) Math.clamp(Quantize.roundAway(buf[i] * id), -127, 127);
+                    rec[r + TILE * 2 + (i - from) * TILE + j] = (byte) Math.clamp(Quantize.roundAway(buf[i] * id), -127, 127);
                 }
             }
         }
-        MemorySegment.copy(q, 0, quants, ValueLayout.JAVA_BYTE, quantOffset(tile, 0, 0), q.length);
-        MemorySegment.copy(d, 0, scales, U16, scaleOffset(tile, 0, 0), d.length);
+        MemorySegment.copy(rec, 0, data, ValueLayout.JAVA_BYTE, blockOffset(tile, 0), rec.length);
     }
 
     @Override
     int decodeBufferFloats() {
-        return TILE + blocks * TILE;
+        return TILE;
     }
 
     @Override
+    int decodePairBufferFloats() {
+        return 4 * TILE;
+    }
+
+    @Override
+    int decodeGroup() {
+        return 4;
+    }
+
+    /** One token times one tile. */
+    @Override
     int decodeTile(MatmulScratch in, int tile, float[] buf) {
         float[] x = in.x;
-        long qBase = quantOffset(tile, 0, 0);
-        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, TILE, blocks * TILE);
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z;
         for (int b = 0; b < blocks; b++) {
-            FloatVector c0 = FloatVector.zero(F);
-            FloatVector c1 = c0;
+            long ra = blockOffset(tile, b);
+            FloatVector ca0 = z, ca1 = z;
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
-                long off = qBase + (long) i * TILE;
-                FloatVector x0 = FloatVector.broadcast(F, x[i]);
-                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, c0);
-                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, c1);
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector xv = FloatVector.broadcast(F, x[i]);
+                ca0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca0);
+                ca1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca1);
             }
-            // The multi-token path multiplies d by an activation scale of 1 first, which changes nothing.
-            a0 = c0.fma(FloatVector.fromArray(F, buf, TILE + b * TILE), a0);
-            a1 = c1.fma(FloatVector.fromArray(F, buf, TILE + b * TILE + PANEL), a1);
+            // The block's scales, widened as Half explains. (The multi-token path multiplies them by an
+            // activation scale of 1 first, which changes nothing.)
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            a0 = ca0.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a0);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            a1 = ca1.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a1);
         }
         a0.intoArray(buf, 0);
-        a1.intoArray(buf, PANEL);
+        a1.intoArray(buf, 0 + PANEL);
+        return 0;
+    }
+
+    /**
+     * {@link #decodeTile} for four consecutive tiles at once, sharing the activation broadcasts: four
+     * streams of weights in flight keep more memory requests outstanding than one.
+     */
+    @Override
+    int decodeTilePair(MatmulScratch in, int tile, float[] buf) {
+        float[] x = in.x;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, d0 = z, d1 = z;
+        long tileBytes = (long) blocks * BLOCK_BYTES;
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = ra + tileBytes;
+            long rc = ra + 2 * tileBytes;
+            long rd = ra + 3 * tileBytes;
+            FloatVector ca0 = z, ca1 = z, cb0 = z, cb1 = z, cc0 = z, cc1 = z, cd0 = z, cd1 = z;
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector xv = FloatVector.broadcast(F, x[i]);
+                ca0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca0);
+                ca1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca1);
+                cb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cb0);
+                cb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cb1);
+                cc0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cc0);
+                cc1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cc1);
+                cd0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cd0);
+                cd1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cd1);
+            }
+            // The block's scales, widened as Half explains. (The multi-token path multiplies them by an
+            // activation scale of 1 first, which changes nothing.)
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            a0 = ca0.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a0);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            a1 = ca1.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a1);
+            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
+            b0 = cb0.fma(sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), b0);
+            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            b1 = cb1.fma(sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), b1);
+            IntVector sc = (IntVector) ShortVector.fromMemorySegment(SH, data, rc, LE).convertShape(VectorOperators.S2I, I, 0);
+            c0 = cc0.fma(sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), c0);
+            sc = (IntVector) ShortVector.fromMemorySegment(SH, data, rc + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            c1 = cc1.fma(sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), c1);
+            IntVector sd = (IntVector) ShortVector.fromMemorySegment(SH, data, rd, LE).convertShape(VectorOperators.S2I, I, 0);
+            d0 = cd0.fma(sd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), d0);
+            sd = (IntVector) ShortVector.fromMemorySegment(SH, data, rd + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            d1 = cd1.fma(sd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), d1);
+        }
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, 0 + PANEL);
+        b0.intoArray(buf, TILE);
+        b1.intoArray(buf, TILE + PANEL);
+        c0.intoArray(buf, 2 * TILE);
+        c1.intoArray(buf, 2 * TILE + PANEL);
+        d0.intoArray(buf, 3 * TILE);
+        d1.intoArray(buf, 3 * TILE + PANEL);
         return 0;
     }
 
@@ -117,17 +199,17 @@ public final class Q8Matrix extends CpuMatrix {
 
     @Override
     void dequantizeTile(int tile, float[] buf) {
-        long qBase = quantOffset(tile, 0, 0);
         int so = colsPadded * TILE;
         for (int b = 0; b < blocks; b++) {
+            long r = blockOffset(tile, b);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
-                long off = qBase + (long) i * TILE;
-                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(buf, i * TILE);
-                ((FloatVector) ByteVector.fromMemorySegment(B, quants, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0))
+                long off = r + TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(buf, i * TILE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0))
                         .intoArray(buf, i * TILE + PANEL);
             }
+            Half.toFloats(data, r, buf, so + b * TILE, TILE);
         }
-        Half.toFloats(scales, scaleOffset(tile, 0, 0), buf, so, blocks * TILE);
     }
 
     @Override
@@ -140,8 +222,9 @@ public final class Q8Matrix extends CpuMatrix {
         int tile = tileOf(row);
         int lane = row % TILE;
         for (int i = 0; i < cols; i++) {
-            float d = Float.float16ToFloat(scales.get(U16, scaleOffset(tile, i / BLOCK, lane)));
-            out[outOff + i] = quants.get(ValueLayout.JAVA_BYTE, quantOffset(tile, i, lane)) * d;
+            long r = blockOffset(tile, i / BLOCK);
+            float d = Float.float16ToFloat(data.get(U16, r + 2L * lane));
+            out[outOff + i] = data.get(ValueLayout.JAVA_BYTE, r + TILE * 2 + (long) (i % BLOCK) * TILE + lane) * d;
         }
     }
 }
