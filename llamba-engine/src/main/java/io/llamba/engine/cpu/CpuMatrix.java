@@ -249,11 +249,15 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         in.yStride = yStride;
         in.accumulate = accumulate;
         in.phase = MatmulScratch.TILES;
-        // One token streams the weights: chunks of at least ~64 KB amortise the hand-out. Several
-        // tokens are compute-bound: a tile is plenty of work.
-        int grain = t == 1 ? (int) Math.max(1, (65536L * tiles) / Math.max(1, bytes())) : 1;
+        // One token: units of decodeGroup() tiles (one pass of the interleaved loop), at least ~64 KB
+        // of weights per chunk to amortise the hand-out. Several tokens are compute-bound: units of a
+        // tile, plenty of work each.
+        int unit = t == 1 ? decodeGroup() : 1;
+        int units = (tiles + unit - 1) / unit;
+        int grain = t == 1 ? (int) Math.max(1, (65536L * units) / Math.max(1, bytes())) : 1;
+        in.unit = unit;
         try {
-            parallel.forRange(tiles, grain, in);
+            parallel.forRange(units, grain, in);
         } finally {
             in.matrix = null;
             in.source = null;
@@ -266,8 +270,11 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         matmul(parallel, new MatmulScratch(), x, t, y, yStride, false);
     }
 
-    final void runTiles(MatmulScratch in, int worker, int from, int to) {
+    /** Tiles of units {@code [fromUnit, toUnit)} (see {@link #matmul}). */
+    final void runTiles(MatmulScratch in, int worker, int fromUnit, int toUnit) {
         int t = in.tokens;
+        int from = fromUnit * in.unit;
+        int to = Math.min(tiles, toUnit * in.unit);
         if (t == 1) {
             float[] buf = in.parallel.buffer(worker, Math.max(decodeBufferFloats(), decodePairBufferFloats()));
             int tile = from;

@@ -30,6 +30,8 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     int yStride;
     boolean accumulate;
     int phase;
+    /** Tiles per unit of parallel work. */
+    int unit = 1;
 
     private float[] ones = new float[0];
 

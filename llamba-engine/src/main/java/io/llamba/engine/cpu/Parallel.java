@@ -105,9 +105,9 @@ public final class Parallel implements AutoCloseable {
             return;
         }
         synchronized (submitLock) {
-            // About four chunks per thread balances uneven work (other processes share the cores)
-            // without much counter traffic.
-            int chunks = Math.min((n + grain - 1) / grain, threads * 4);
+            // Up to sixteen chunks per thread: a thread slowed by another process (or by its share of
+            // memory bandwidth) leaves little work behind, and an atomic add per chunk costs nothing.
+            int chunks = Math.min((n + grain - 1) / grain, threads * 16);
             this.body = body;
             this.plainBody = plain;
             this.total = n;
