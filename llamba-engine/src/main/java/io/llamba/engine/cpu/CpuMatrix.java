@@ -156,6 +156,11 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         return colsPadded * TILE;
     }
 
+    /** Token rows per call of this format's multi-token kernel (see {@link TileKernels}). */
+    int maxTokens() {
+        return TileKernels.MAX_TOKENS;
+    }
+
     /** The multi-token kernel: {@code tokens} packed token rows from token {@code s} times the widened tile. */
     void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
         TileKernels.plain(tokens, buf, colsPadded, in.x, s * colsPadded, out, o);
@@ -164,7 +169,7 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
     /**
      * Brings the activations into the form the kernels read. One token: the row itself, padded to whole
      * blocks if needed. Several: packed per group of tokens that one kernel call takes (see
-     * {@link TileKernels#width}), column-major inside a group, so that a kernel's broadcasts are at
+     * {@link TileKernels#width} and {@link #maxTokens}), column-major inside a group, so that a kernel's broadcasts are at
      * fixed offsets from one index: token s+k of a group of n starting at s, column i, is at
      * {@code s·colsPadded + i·n + k}. Padding columns are zero.
      */
@@ -200,7 +205,7 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         float[] dst = in.x;
         for (int j = from; j < to; j++) {
             int s = groupStart(j, in.tokens);
-            int n = TileKernels.width(in.tokens - s);
+            int n = TileKernels.width(in.tokens - s, maxTokens());
             int base = s * colsPadded + (j - s);
             for (int i = 0; i < cols; i++) {
                 dst[base + i * n] = src[j * cols + i];
@@ -212,10 +217,10 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
     }
 
     /** The first token of the kernel group that token {@code j} of {@code t} falls in. */
-    static int groupStart(int j, int t) {
+    final int groupStart(int j, int t) {
         int s = 0;
         while (true) {
-            int n = TileKernels.width(t - s);
+            int n = TileKernels.width(t - s, maxTokens());
             if (j < s + n) {
                 return s;
             }
@@ -298,7 +303,7 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         for (int tile = from; tile < to; tile++) {
             dequantizeTile(tile, buf);
             for (int s = 0; s < t; ) {
-                int n = TileKernels.width(t - s);
+                int n = TileKernels.width(t - s, maxTokens());
                 tileKernel(in, n, s, buf, buf, outOff);
                 epilogue(in, buf, outOff, n, tile, s);
                 s += n;

@@ -33,17 +33,6 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     /** Tiles per unit of parallel work. */
     int unit = 1;
 
-    private float[] ones = new float[0];
-
-    /** At least {@code n} ones: the activation scales of formats whose activations are not quantized. */
-    float[] ones(int n) {
-        if (ones.length < n) {
-            ones = new float[n];
-            java.util.Arrays.fill(ones, 1f);
-        }
-        return ones;
-    }
-
     float[] padded(int floats) {
         if (padded.length < floats) {
             padded = new float[floats];

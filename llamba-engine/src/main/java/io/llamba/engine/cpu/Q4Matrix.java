@@ -128,7 +128,7 @@ public final class Q4Matrix extends CpuMatrix {
     void prepareTokens(MatmulScratch in, int from, int to) {
         for (int j = from; j < to; j++) {
             int s = groupStart(j, in.tokens);
-            int n = TileKernels.width(in.tokens - s);
+            int n = TileKernels.width(in.tokens - s, maxTokens());
             Quantize.activations(in.source, j * cols, cols, blocks, null, in.qf, s * colsPadded + (j - s), n, in.qscale, j * blocks);
         }
     }
@@ -306,6 +306,11 @@ public final class Q4Matrix extends CpuMatrix {
             }
             Half.toFloats(data, r, buf, so + b * TILE, TILE);
         }
+    }
+
+    @Override
+    int maxTokens() {
+        return TileKernels.MAX_BLOCKED_TOKENS;
     }
 
     @Override

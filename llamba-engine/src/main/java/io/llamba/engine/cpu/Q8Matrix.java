@@ -18,8 +18,8 @@ import java.nio.ByteOrder;
  * Q8_0 weights (ggml semantics): per row and block of 32 columns a scale d = max|w|/127, rounded to
  * float16, and the values q = round(w/d) in int8; a weight is q·d. Layout, per tile and block, one
  * record read front to back: the 2P scales (float16, in row order), then per column the tile's rows
- * side by side, one byte each. Both product paths sum a block as c = Σ float(q)·x (a chain of fused
- * multiply-adds) and then add fma(c, d, acc): the scale costs one operation per block, not per weight.
+ * side by side, one byte each. Both product paths widen a weight to float(q)·d (an exact product) and
+ * sum one chain of fused multiply-adds per output, so several tokens use the plain kernels.
  */
 public final class Q8Matrix extends CpuMatrix {
     /** Bytes for one panel of quants: as many as F has lanes, at least 64 bits (the smallest vector shape). */
@@ -97,7 +97,7 @@ public final class Q8Matrix extends CpuMatrix {
         return 4;
     }
 
-    /** One token times one tile. */
+    /** One token times one tile: a weight is float(q)·d, then one chain of multiply-adds per output. */
     @Override
     int decodeTile(MatmulScratch in, int tile, float[] buf) {
         float[] x = in.x;
@@ -105,21 +105,19 @@ public final class Q8Matrix extends CpuMatrix {
         FloatVector a0 = z, a1 = z;
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
-            FloatVector ca0 = z, ca1 = z;
+            // The block's scales, widened as Half explains.
+            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
-                ca0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca0);
-                ca1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca1);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0).fma(xv, a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1).fma(xv, a1);
             }
-            // The block's scales, widened as Half explains. (The multi-token path multiplies them by an
-            // activation scale of 1 first, which changes nothing.)
-            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
-            a0 = ca0.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a0);
-            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
-            a1 = ca1.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a1);
         }
         a0.intoArray(buf, 0);
         a1.intoArray(buf, 0 + PANEL);
@@ -141,45 +139,43 @@ public final class Q8Matrix extends CpuMatrix {
             long rb = ra + tileBytes;
             long rc = ra + 2 * tileBytes;
             long rd = ra + 3 * tileBytes;
-            FloatVector ca0 = z, ca1 = z, cb0 = z, cb1 = z, cc0 = z, cc1 = z, cd0 = z, cd1 = z;
+            // The block's scales, widened as Half explains.
+            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector dc0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rc, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector dc1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rc + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector dd0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rd, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector dd1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rd + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
-                ca0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca0);
-                ca1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, ca1);
-                cb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cb0);
-                cb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cb1);
-                cc0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cc0);
-                cc1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cc1);
-                cd0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cd0);
-                cd1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, cd1);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0).fma(xv, a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1).fma(xv, a1);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0).fma(xv, b0);
+                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1).fma(xv, b1);
+                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dc0).fma(xv, c0);
+                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dc1).fma(xv, c1);
+                d0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dd0).fma(xv, d0);
+                d1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dd1).fma(xv, d1);
             }
-            // The block's scales, widened as Half explains. (The multi-token path multiplies them by an
-            // activation scale of 1 first, which changes nothing.)
-            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
-            a0 = ca0.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a0);
-            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
-            a1 = ca1.fma(sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), a1);
-            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
-            b0 = cb0.fma(sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), b0);
-            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
-            b1 = cb1.fma(sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), b1);
-            IntVector sc = (IntVector) ShortVector.fromMemorySegment(SH, data, rc, LE).convertShape(VectorOperators.S2I, I, 0);
-            c0 = cc0.fma(sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), c0);
-            sc = (IntVector) ShortVector.fromMemorySegment(SH, data, rc + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
-            c1 = cc1.fma(sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), c1);
-            IntVector sd = (IntVector) ShortVector.fromMemorySegment(SH, data, rd, LE).convertShape(VectorOperators.S2I, I, 0);
-            d0 = cd0.fma(sd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), d0);
-            sd = (IntVector) ShortVector.fromMemorySegment(SH, data, rd + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
-            d1 = cd1.fma(sd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST), d1);
         }
         a0.intoArray(buf, 0);
         a1.intoArray(buf, 0 + PANEL);
@@ -192,29 +188,24 @@ public final class Q8Matrix extends CpuMatrix {
         return 0;
     }
 
-    @Override
-    int tileBufferFloats() {
-        return colsPadded * TILE + blocks * TILE;
-    }
-
+    /** Widens a tile to float(q)·d, the same products as decoding forms, for the plain kernels. */
     @Override
     void dequantizeTile(int tile, float[] buf) {
-        int so = colsPadded * TILE;
         for (int b = 0; b < blocks; b++) {
             long r = blockOffset(tile, b);
+            FloatVector d0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, r, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector d1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, r + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long off = r + TILE * 2 + (long) (i - b * BLOCK) * TILE;
-                ((FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(buf, i * TILE);
-                ((FloatVector) ByteVector.fromMemorySegment(B, data, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0))
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).intoArray(buf, i * TILE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1)
                         .intoArray(buf, i * TILE + PANEL);
             }
-            Half.toFloats(data, r, buf, so + b * TILE, TILE);
         }
-    }
-
-    @Override
-    void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
-        TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.x, s * colsPadded, in.ones(in.tokens * blocks), blocks, s * blocks, out, o);
     }
 
     @Override

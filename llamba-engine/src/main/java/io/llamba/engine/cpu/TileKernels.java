@@ -22,15 +22,17 @@ final class TileKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int P = F.length();
     private static final int TILE = 2 * P;
-    /** Token rows per kernel call: 8 needs 16 accumulators, which fit in 32 vector registers (AVX-512) but not in 16. */
+    /** Token rows per plain kernel call: 8 needs 16 accumulators, which fit in 32 vector registers (AVX-512) but not in 16. */
     static final int MAX_TOKENS = P >= 16 ? 8 : 4;
+    /** Token rows per blocked kernel call: 6 needs 24 accumulators (block sums and totals). */
+    static final int MAX_BLOCKED_TOKENS = P >= 16 ? 6 : 2;
 
     private TileKernels() {
     }
 
-    /** The kernel width for token rows {@code [s, t)}: the largest of 8, 4, 2, 1 that fits. */
-    static int width(int remaining) {
-        return remaining >= MAX_TOKENS ? MAX_TOKENS : remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1;
+    /** The kernel width for {@code remaining} token rows: the largest of {@code max}, 4, 2, 1 that fits. */
+    static int width(int remaining, int max) {
+        return remaining >= max ? max : remaining >= 4 && max > 4 ? 4 : remaining >= 2 ? 2 : 1;
     }
 
     static void plain(int tokens, float[] w, int n, float[] x, int x0, float[] out, int o) {
@@ -44,7 +46,7 @@ final class TileKernels {
 
     static void blocked(int tokens, float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         switch (tokens) {
-            case 8 -> blocked8(w, n, so, x, x0, dx, ds, d0, out, o);
+            case 6 -> blocked6(w, n, so, x, x0, dx, ds, d0, out, o);
             case 4 -> blocked4(w, n, so, x, x0, dx, ds, d0, out, o);
             case 2 -> blocked2(w, n, so, x, x0, dx, ds, d0, out, o);
             default -> blocked1(w, n, so, x, x0, dx, ds, d0, out, o);
@@ -224,31 +226,15 @@ final class TileKernels {
     }
 
     /**
-     * Q4_0 rows of a tile times 8 quantized token rows packed at x0, per block of 32: c = Σ_i u·q exactly
-     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
-     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
+     * The blocked product for 6 token rows with every accumulator in registers (2×6 for the block sums, 2×6
+     * for the totals): per block, c = Σ_i w·x as a chain of fused multiply-adds, then acc = fma(c, d_w·d_x, acc).
      */
-    static void blocked8(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
+    static void blocked6(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
-        z.intoArray(out, o);
-        z.intoArray(out, o + P);
-        z.intoArray(out, o + TILE);
-        z.intoArray(out, o + TILE + P);
-        z.intoArray(out, o + 2 * TILE);
-        z.intoArray(out, o + 2 * TILE + P);
-        z.intoArray(out, o + 3 * TILE);
-        z.intoArray(out, o + 3 * TILE + P);
-        z.intoArray(out, o + 4 * TILE);
-        z.intoArray(out, o + 4 * TILE + P);
-        z.intoArray(out, o + 5 * TILE);
-        z.intoArray(out, o + 5 * TILE + P);
-        z.intoArray(out, o + 6 * TILE);
-        z.intoArray(out, o + 6 * TILE + P);
-        z.intoArray(out, o + 7 * TILE);
-        z.intoArray(out, o + 7 * TILE + P);
+        FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z, a04 = z, a14 = z, a05 = z, a15 = z;
         for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
-            FloatVector c00 = z, c10 = z, c01 = z, c11 = z, c02 = z, c12 = z, c03 = z, c13 = z, c04 = z, c14 = z, c05 = z, c15 = z, c06 = z, c16 = z, c07 = z, c17 = z;
-            for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 16) {
+            FloatVector c00 = z, c10 = z, c01 = z, c11 = z, c02 = z, c12 = z, c03 = z, c13 = z, c04 = z, c14 = z, c05 = z, c15 = z;
+            for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 12) {
                 FloatVector w00 = FloatVector.fromArray(F, w, wi);
                 FloatVector w10 = FloatVector.fromArray(F, w, wi + P);
                 FloatVector b00 = FloatVector.broadcast(F, x[xi]);
@@ -269,83 +255,69 @@ final class TileKernels {
                 FloatVector b05 = FloatVector.broadcast(F, x[xi + 5]);
                 c05 = w00.fma(b05, c05);
                 c15 = w10.fma(b05, c15);
-                FloatVector b06 = FloatVector.broadcast(F, x[xi + 6]);
-                c06 = w00.fma(b06, c06);
-                c16 = w10.fma(b06, c16);
-                FloatVector b07 = FloatVector.broadcast(F, x[xi + 7]);
-                c07 = w00.fma(b07, c07);
-                c17 = w10.fma(b07, c17);
                 FloatVector w01 = FloatVector.fromArray(F, w, wi + TILE);
                 FloatVector w11 = FloatVector.fromArray(F, w, wi + TILE + P);
-                FloatVector b10 = FloatVector.broadcast(F, x[xi + 8]);
+                FloatVector b10 = FloatVector.broadcast(F, x[xi + 6]);
                 c00 = w01.fma(b10, c00);
                 c10 = w11.fma(b10, c10);
-                FloatVector b11 = FloatVector.broadcast(F, x[xi + 9]);
+                FloatVector b11 = FloatVector.broadcast(F, x[xi + 7]);
                 c01 = w01.fma(b11, c01);
                 c11 = w11.fma(b11, c11);
-                FloatVector b12 = FloatVector.broadcast(F, x[xi + 10]);
+                FloatVector b12 = FloatVector.broadcast(F, x[xi + 8]);
                 c02 = w01.fma(b12, c02);
                 c12 = w11.fma(b12, c12);
-                FloatVector b13 = FloatVector.broadcast(F, x[xi + 11]);
+                FloatVector b13 = FloatVector.broadcast(F, x[xi + 9]);
                 c03 = w01.fma(b13, c03);
                 c13 = w11.fma(b13, c13);
-                FloatVector b14 = FloatVector.broadcast(F, x[xi + 12]);
+                FloatVector b14 = FloatVector.broadcast(F, x[xi + 10]);
                 c04 = w01.fma(b14, c04);
                 c14 = w11.fma(b14, c14);
-                FloatVector b15 = FloatVector.broadcast(F, x[xi + 13]);
+                FloatVector b15 = FloatVector.broadcast(F, x[xi + 11]);
                 c05 = w01.fma(b15, c05);
                 c15 = w11.fma(b15, c15);
-                FloatVector b16 = FloatVector.broadcast(F, x[xi + 14]);
-                c06 = w01.fma(b16, c06);
-                c16 = w11.fma(b16, c16);
-                FloatVector b17 = FloatVector.broadcast(F, x[xi + 15]);
-                c07 = w01.fma(b17, c07);
-                c17 = w11.fma(b17, c17);
             }
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
             float e0 = dx[d0 + blk];
-            c00.fma(s0.mul(e0), FloatVector.fromArray(F, out, o)).intoArray(out, o);
-            c10.fma(s1.mul(e0), FloatVector.fromArray(F, out, o + P)).intoArray(out, o + P);
+            a00 = c00.fma(s0.mul(e0), a00);
+            a10 = c10.fma(s1.mul(e0), a10);
             float e1 = dx[d0 + ds + blk];
-            c01.fma(s0.mul(e1), FloatVector.fromArray(F, out, o + TILE)).intoArray(out, o + TILE);
-            c11.fma(s1.mul(e1), FloatVector.fromArray(F, out, o + TILE + P)).intoArray(out, o + TILE + P);
+            a01 = c01.fma(s0.mul(e1), a01);
+            a11 = c11.fma(s1.mul(e1), a11);
             float e2 = dx[d0 + 2 * ds + blk];
-            c02.fma(s0.mul(e2), FloatVector.fromArray(F, out, o + 2 * TILE)).intoArray(out, o + 2 * TILE);
-            c12.fma(s1.mul(e2), FloatVector.fromArray(F, out, o + 2 * TILE + P)).intoArray(out, o + 2 * TILE + P);
+            a02 = c02.fma(s0.mul(e2), a02);
+            a12 = c12.fma(s1.mul(e2), a12);
             float e3 = dx[d0 + 3 * ds + blk];
-            c03.fma(s0.mul(e3), FloatVector.fromArray(F, out, o + 3 * TILE)).intoArray(out, o + 3 * TILE);
-            c13.fma(s1.mul(e3), FloatVector.fromArray(F, out, o + 3 * TILE + P)).intoArray(out, o + 3 * TILE + P);
+            a03 = c03.fma(s0.mul(e3), a03);
+            a13 = c13.fma(s1.mul(e3), a13);
             float e4 = dx[d0 + 4 * ds + blk];
-            c04.fma(s0.mul(e4), FloatVector.fromArray(F, out, o + 4 * TILE)).intoArray(out, o + 4 * TILE);
-            c14.fma(s1.mul(e4), FloatVector.fromArray(F, out, o + 4 * TILE + P)).intoArray(out, o + 4 * TILE + P);
+            a04 = c04.fma(s0.mul(e4), a04);
+            a14 = c14.fma(s1.mul(e4), a14);
             float e5 = dx[d0 + 5 * ds + blk];
-            c05.fma(s0.mul(e5), FloatVector.fromArray(F, out, o + 5 * TILE)).intoArray(out, o + 5 * TILE);
-            c15.fma(s1.mul(e5), FloatVector.fromArray(F, out, o + 5 * TILE + P)).intoArray(out, o + 5 * TILE + P);
-            float e6 = dx[d0 + 6 * ds + blk];
-            c06.fma(s0.mul(e6), FloatVector.fromArray(F, out, o + 6 * TILE)).intoArray(out, o + 6 * TILE);
-            c16.fma(s1.mul(e6), FloatVector.fromArray(F, out, o + 6 * TILE + P)).intoArray(out, o + 6 * TILE + P);
-            float e7 = dx[d0 + 7 * ds + blk];
-            c07.fma(s0.mul(e7), FloatVector.fromArray(F, out, o + 7 * TILE)).intoArray(out, o + 7 * TILE);
-            c17.fma(s1.mul(e7), FloatVector.fromArray(F, out, o + 7 * TILE + P)).intoArray(out, o + 7 * TILE + P);
+            a05 = c05.fma(s0.mul(e5), a05);
+            a15 = c15.fma(s1.mul(e5), a15);
         }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + P);
+        a01.intoArray(out, o + TILE);
+        a11.intoArray(out, o + TILE + P);
+        a02.intoArray(out, o + 2 * TILE);
+        a12.intoArray(out, o + 2 * TILE + P);
+        a03.intoArray(out, o + 3 * TILE);
+        a13.intoArray(out, o + 3 * TILE + P);
+        a04.intoArray(out, o + 4 * TILE);
+        a14.intoArray(out, o + 4 * TILE + P);
+        a05.intoArray(out, o + 5 * TILE);
+        a15.intoArray(out, o + 5 * TILE + P);
     }
 
     /**
-     * Q4_0 rows of a tile times 4 quantized token rows packed at x0, per block of 32: c = Σ_i u·q exactly
-     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
-     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
+     * The blocked product for 4 token rows with every accumulator in registers (2×4 for the block sums, 2×4
+     * for the totals): per block, c = Σ_i w·x as a chain of fused multiply-adds, then acc = fma(c, d_w·d_x, acc).
      */
     static void blocked4(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
-        z.intoArray(out, o);
-        z.intoArray(out, o + P);
-        z.intoArray(out, o + TILE);
-        z.intoArray(out, o + TILE + P);
-        z.intoArray(out, o + 2 * TILE);
-        z.intoArray(out, o + 2 * TILE + P);
-        z.intoArray(out, o + 3 * TILE);
-        z.intoArray(out, o + 3 * TILE + P);
+        FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z;
         for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z, c01 = z, c11 = z, c02 = z, c12 = z, c03 = z, c13 = z;
             for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 8) {
@@ -381,31 +353,35 @@ final class TileKernels {
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
             float e0 = dx[d0 + blk];
-            c00.fma(s0.mul(e0), FloatVector.fromArray(F, out, o)).intoArray(out, o);
-            c10.fma(s1.mul(e0), FloatVector.fromArray(F, out, o + P)).intoArray(out, o + P);
+            a00 = c00.fma(s0.mul(e0), a00);
+            a10 = c10.fma(s1.mul(e0), a10);
             float e1 = dx[d0 + ds + blk];
-            c01.fma(s0.mul(e1), FloatVector.fromArray(F, out, o + TILE)).intoArray(out, o + TILE);
-            c11.fma(s1.mul(e1), FloatVector.fromArray(F, out, o + TILE + P)).intoArray(out, o + TILE + P);
+            a01 = c01.fma(s0.mul(e1), a01);
+            a11 = c11.fma(s1.mul(e1), a11);
             float e2 = dx[d0 + 2 * ds + blk];
-            c02.fma(s0.mul(e2), FloatVector.fromArray(F, out, o + 2 * TILE)).intoArray(out, o + 2 * TILE);
-            c12.fma(s1.mul(e2), FloatVector.fromArray(F, out, o + 2 * TILE + P)).intoArray(out, o + 2 * TILE + P);
+            a02 = c02.fma(s0.mul(e2), a02);
+            a12 = c12.fma(s1.mul(e2), a12);
             float e3 = dx[d0 + 3 * ds + blk];
-            c03.fma(s0.mul(e3), FloatVector.fromArray(F, out, o + 3 * TILE)).intoArray(out, o + 3 * TILE);
-            c13.fma(s1.mul(e3), FloatVector.fromArray(F, out, o + 3 * TILE + P)).intoArray(out, o + 3 * TILE + P);
+            a03 = c03.fma(s0.mul(e3), a03);
+            a13 = c13.fma(s1.mul(e3), a13);
         }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + P);
+        a01.intoArray(out, o + TILE);
+        a11.intoArray(out, o + TILE + P);
+        a02.intoArray(out, o + 2 * TILE);
+        a12.intoArray(out, o + 2 * TILE + P);
+        a03.intoArray(out, o + 3 * TILE);
+        a13.intoArray(out, o + 3 * TILE + P);
     }
 
     /**
-     * Q4_0 rows of a tile times 2 quantized token rows packed at x0, per block of 32: c = Σ_i u·q exactly
-     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
-     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
+     * The blocked product for 2 token rows with every accumulator in registers (2×2 for the block sums, 2×2
+     * for the totals): per block, c = Σ_i w·x as a chain of fused multiply-adds, then acc = fma(c, d_w·d_x, acc).
      */
     static void blocked2(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
-        z.intoArray(out, o);
-        z.intoArray(out, o + P);
-        z.intoArray(out, o + TILE);
-        z.intoArray(out, o + TILE + P);
+        FloatVector a00 = z, a10 = z, a01 = z, a11 = z;
         for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z, c01 = z, c11 = z;
             for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 4) {
@@ -429,23 +405,25 @@ final class TileKernels {
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
             float e0 = dx[d0 + blk];
-            c00.fma(s0.mul(e0), FloatVector.fromArray(F, out, o)).intoArray(out, o);
-            c10.fma(s1.mul(e0), FloatVector.fromArray(F, out, o + P)).intoArray(out, o + P);
+            a00 = c00.fma(s0.mul(e0), a00);
+            a10 = c10.fma(s1.mul(e0), a10);
             float e1 = dx[d0 + ds + blk];
-            c01.fma(s0.mul(e1), FloatVector.fromArray(F, out, o + TILE)).intoArray(out, o + TILE);
-            c11.fma(s1.mul(e1), FloatVector.fromArray(F, out, o + TILE + P)).intoArray(out, o + TILE + P);
+            a01 = c01.fma(s0.mul(e1), a01);
+            a11 = c11.fma(s1.mul(e1), a11);
         }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + P);
+        a01.intoArray(out, o + TILE);
+        a11.intoArray(out, o + TILE + P);
     }
 
     /**
-     * Q4_0 rows of a tile times 1 quantized token row packed at x0, per block of 32: c = Σ_i u·q exactly
-     * (integers below 2^24), then acc = fma(c, d_w·d_x, acc) with acc kept in out. The same arithmetic
-     * as {@link Q4Matrix}'s integer decode loop, so results do not depend on the path.
+     * The blocked product for 1 token rows with every accumulator in registers (2×1 for the block sums, 2×1
+     * for the totals): per block, c = Σ_i w·x as a chain of fused multiply-adds, then acc = fma(c, d_w·d_x, acc).
      */
     static void blocked1(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
         FloatVector z = FloatVector.zero(F);
-        z.intoArray(out, o);
-        z.intoArray(out, o + P);
+        FloatVector a00 = z, a10 = z;
         for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z;
             for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 2) {
@@ -463,8 +441,10 @@ final class TileKernels {
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
             float e0 = dx[d0 + blk];
-            c00.fma(s0.mul(e0), FloatVector.fromArray(F, out, o)).intoArray(out, o);
-            c10.fma(s1.mul(e0), FloatVector.fromArray(F, out, o + P)).intoArray(out, o + P);
+            a00 = c00.fma(s0.mul(e0), a00);
+            a10 = c10.fma(s1.mul(e0), a10);
         }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + P);
     }
 }
