@@ -195,12 +195,12 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
             in.phase = MatmulScratch.PREPARE;
             in.parallel.forRange(t, 4, in);
         } else {
-            prepareTokens(in, 0, t);
+            prepareTokens(in, 0, 0, t);
         }
     }
 
     /** Packs token rows {@code [from, to)} of the source into {@code in.x} (see {@link #prepare}). */
-    void prepareTokens(MatmulScratch in, int from, int to) {
+    void prepareTokens(MatmulScratch in, int worker, int from, int to) {
         float[] src = in.source;
         float[] dst = in.x;
         for (int j = from; j < to; j++) {

@@ -14,8 +14,8 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     float[] x;
     int stride;
     private float[] padded = new float[0];
-    /** Q4_0 activations: per block of 32, int8-range values (as shorts for one token, as floats for several) and a scale. */
-    short[] q16 = new short[0];
+    /** Q4_0 activations: per block of 32, int8-range values (as ints, then pairs, for one token; as floats for several) and a scale. */
+    int[] qint = new int[0];
     int[] qpair = new int[0];
     int[] qstart = new int[0];
     float[] qf = new float[0];
@@ -41,8 +41,8 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     }
 
     void ensureQuantized(int floats, int scales, boolean asShorts) {
-        if (asShorts && q16.length < floats) {
-            q16 = new short[floats];
+        if (asShorts && qint.length < floats) {
+            qint = new int[floats];
             qpair = new int[floats];
         }
         if (asShorts && qstart.length < scales) {
@@ -59,7 +59,7 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     @Override
     public void run(int worker, int from, int to) {
         if (phase == PREPARE) {
-            matrix.prepareTokens(this, from, to);
+            matrix.prepareTokens(this, worker, from, to);
         } else {
             matrix.runTiles(this, worker, from, to);
         }

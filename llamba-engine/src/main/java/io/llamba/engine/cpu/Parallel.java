@@ -38,6 +38,7 @@ public final class Parallel implements AutoCloseable {
     private final ThreadLocal<int[]> current = ThreadLocal.withInitial(() -> new int[]{-1});
     private final Object submitLock = new Object();
     private final float[][] buffers;
+    private final int[][] intBuffers;
 
     private volatile long generation;
     private volatile boolean closed;
@@ -54,6 +55,7 @@ public final class Parallel implements AutoCloseable {
         this.threads = threads;
         this.workers = new Thread[threads - 1];
         this.buffers = new float[threads][];
+        this.intBuffers = new int[threads][];
         for (int i = 0; i < workers.length; i++) {
             int index = i + 1;
             Thread t = new Thread(() -> workerLoop(index), "llamba-cpu-" + index);
@@ -76,6 +78,16 @@ public final class Parallel implements AutoCloseable {
         if (b == null || b.length < floats) {
             b = new float[floats];
             buffers[worker] = b;
+        }
+        return b;
+    }
+
+    /** As {@link #buffer}, for ints. */
+    public int[] intBuffer(int worker, int ints) {
+        int[] b = intBuffers[worker];
+        if (b == null || b.length < ints) {
+            b = new int[ints];
+            intBuffers[worker] = b;
         }
         return b;
     }

@@ -104,16 +104,18 @@ public final class Q4Matrix extends CpuMatrix {
         in.x = null;
         if (t == 1) {
             in.ensureQuantized(colsPadded, blocks, true);
-            Quantize.activations(x, 0, cols, blocks, in.q16, null, 0, 1, in.qscale, 0);
+            int[] q = in.qint;
+            Quantize.activations(x, 0, cols, blocks, q, in.qscale, 0);
             // Each value twice in an int, for a 32-bit broadcast (a plain load) into 16-bit lanes, and
             // per block -8·Σq the same way, where the wrapping sum starts.
+            int[] pair = in.qpair;
             for (int i = 0; i < colsPadded; i++) {
-                in.qpair[i] = (in.q16[i] & 0xffff) * 0x10001;
+                pair[i] = (q[i] & 0xffff) * 0x10001;
             }
             for (int b = 0; b < blocks; b++) {
                 int sum = 0;
                 for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
-                    sum += in.q16[i];
+                    sum += q[i];
                 }
                 in.qstart[b] = (-8 * sum & 0xffff) * 0x10001;
             }
@@ -125,11 +127,16 @@ public final class Q4Matrix extends CpuMatrix {
 
     /** Quantizes token rows {@code [from, to)}, packed per kernel group as {@link CpuMatrix#prepare} lays them out. */
     @Override
-    void prepareTokens(MatmulScratch in, int from, int to) {
+    void prepareTokens(MatmulScratch in, int worker, int from, int to) {
+        int[] q = in.parallel.intBuffer(worker, colsPadded);
         for (int j = from; j < to; j++) {
             int s = groupStart(j, in.tokens);
             int n = TileKernels.width(in.tokens - s, maxTokens());
-            Quantize.activations(in.source, j * cols, cols, blocks, null, in.qf, s * colsPadded + (j - s), n, in.qscale, j * blocks);
+            Quantize.activations(in.source, j * cols, cols, blocks, q, in.qscale, j * blocks);
+            int base = s * colsPadded + (j - s);
+            for (int i = 0; i < colsPadded; i++) {
+                in.qf[base + i * n] = q[i];
+            }
         }
     }
 

@@ -1,6 +1,13 @@
 package io.llamba.engine.cpu;
 
 import io.llamba.engine.checkpoint.CheckpointException;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import static io.llamba.engine.cpu.CpuMatrix.BLOCK;
 
 /** Rounding and scale rules shared by the block formats and by the quantization of activations. */
 final class Quantize {
@@ -27,15 +34,40 @@ final class Quantize {
         return h;
     }
 
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+
     /**
-     * Activations of one token for Q4_0 products: per block of 32, d = max|x|/127 and q = round(x/d) in
-     * [-127, 127], written as shorts (one token) or floats (several), value i at {@code qOff + i·qStride},
-     * zero past {@code cols}.
+     * Activations of one token for Q4_0 products: per block of 32, d = max|x|/127 and q = round(x/d)
+     * (ties away from zero) in [-127, 127], into {@code q[0, blocks·32)} (zero past {@code cols}) and
+     * {@code scale[sOff + b]}. Vectorised, and exact: the rounding is trunc(v) plus one away from zero
+     * when |v - trunc(v)| ≥ 1/2, every step exact in float, so it equals {@link #roundAway}.
      */
-    static void activations(float[] x, int xOff, int cols, int blocks, short[] q16, float[] qf, int qOff, int qStride, float[] scale, int sOff) {
+    static void activations(float[] x, int xOff, int cols, int blocks, int[] q, float[] scale, int sOff) {
+        int l = F.length();
+        boolean vector = BLOCK % l == 0;
         for (int b = 0; b < blocks; b++) {
-            int from = b * CpuMatrix.BLOCK;
-            int to = Math.min(cols, from + CpuMatrix.BLOCK);
+            int from = b * BLOCK;
+            int to = Math.min(cols, from + BLOCK);
+            if (vector && to - from == BLOCK) {
+                FloatVector m = FloatVector.zero(F);
+                for (int i = from; i < to; i += l) {
+                    m = m.max(FloatVector.fromArray(F, x, xOff + i).abs());
+                }
+                float amax = m.reduceLanes(VectorOperators.MAX); // max: exact in any order
+                float d = amax / 127f;
+                float id = d != 0 ? 1f / d : 0f;
+                scale[sOff + b] = d;
+                for (int i = from; i < to; i += l) {
+                    FloatVector v = FloatVector.fromArray(F, x, xOff + i).mul(id);
+                    IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+                    FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+                    t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I))
+                            .sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I));
+                    t.max(-127).min(127).intoArray(q, i);
+                }
+                continue;
+            }
             float amax = 0;
             for (int i = from; i < to; i++) {
                 amax = Math.max(amax, Math.abs(x[xOff + i]));
@@ -43,13 +75,8 @@ final class Quantize {
             float d = amax / 127f;
             float id = d != 0 ? 1f / d : 0f;
             scale[sOff + b] = d;
-            for (int i = from; i < from + CpuMatrix.BLOCK; i++) {
-                int q = i < to ? Math.clamp(roundAway(x[xOff + i] * id), -127, 127) : 0;
-                if (q16 != null) {
-                    q16[qOff + i * qStride] = (short) q;
-                } else {
-                    qf[qOff + i * qStride] = q;
-                }
+            for (int i = from; i < from + BLOCK; i++) {
+                q[i] = i < to ? Math.clamp(roundAway(x[xOff + i] * id), -127, 127) : 0;
             }
         }
     }

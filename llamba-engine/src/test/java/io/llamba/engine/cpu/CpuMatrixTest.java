@@ -74,11 +74,11 @@ class CpuMatrixTest {
         }
         int cols = m.cols();
         int padded = m.colsPadded;
-        short[] q = new short[padded];
+        int[] q = new int[padded];
         float[] d = new float[m.blocks];
         float[] out = new float[x.length];
         for (int s = 0; s < t; s++) {
-            Quantize.activations(x, s * cols, cols, m.blocks, q, null, 0, 1, d, 0);
+            Quantize.activations(x, s * cols, cols, m.blocks, q, d, 0);
             for (int i = 0; i < cols; i++) {
                 out[s * cols + i] = q[i] * d[i / CpuMatrix.BLOCK];
             }

@@ -102,9 +102,9 @@ class ParallelTest {
         for (int i = 0; i < 40; i++) {
             x[i] = (i - 20) * 0.37f;
         }
-        short[] q = new short[64];
+        int[] q = new int[64];
         float[] d = new float[2];
-        Quantize.activations(x, 0, 40, 2, q, null, 0, 1, d, 0);
+        Quantize.activations(x, 0, 40, 2, q, d, 0);
         assertThat(d[0]).isEqualTo(20 * 0.37f / 127);
         for (int i = 0; i < 64; i++) {
             assertThat(Math.abs(q[i])).isLessThanOrEqualTo(127);
@@ -114,6 +114,30 @@ class ParallelTest {
                 assertThat(q[i]).isZero();
             }
         }
-        assertThat(q[0]).isEqualTo((short) -127);
+        assertThat(q[0]).isEqualTo(-127);
+    }
+
+    @Test
+    void vectorRoundingEqualsTheScalarRule() {
+        // Whole blocks take the vector path: every value must round as roundAway does, ties included.
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        float[] x = new float[32 * 64];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) ((r.nextDouble() * 2 - 1) * (1 + r.nextInt(100)));
+        }
+        for (int b = 0; b < 64; b += 3) {
+            x[b * 32] = 127f * (b + 1); // a block whose values land on exact halves after scaling
+            for (int i = 1; i < 32; i++) {
+                x[b * 32 + i] = (b + 1) * (i - 16.5f);
+            }
+        }
+        int[] q = new int[x.length];
+        float[] d = new float[64];
+        Quantize.activations(x, 0, x.length, 64, q, d, 0);
+        for (int i = 0; i < x.length; i++) {
+            float dd = d[i / 32];
+            float id = dd != 0 ? 1f / dd : 0f;
+            assertThat(q[i]).as("x[%d] = %s", i, x[i]).isEqualTo(Math.clamp(Quantize.roundAway(x[i] * id), -127, 127));
+        }
     }
 }
