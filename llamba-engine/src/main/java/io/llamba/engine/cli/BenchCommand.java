@@ -44,7 +44,7 @@ final class BenchCommand implements Command {
                 Measures in one run, with the engine's thread team and vector width:
                   read bandwidth   every thread streaming a buffer of 4x the last-level cache (at least 1 GiB)
                   FMA peak         every thread running 12 independent vector FMA chains
-                (both before and after the model's runs; the best is the roofline)
+                (before, between and after the model's runs; the best of each is the roofline)
                 then, on the model (random token ids, each figure the best of --reps runs after a warm-up):
                   prefill          one prompt of --prompt-tokens tokens in one pass
                   decode           one sequence, --decode-tokens tokens one pass each
@@ -90,14 +90,14 @@ final class BenchCommand implements Command {
         String loadStart = loadAverage();
         int threads = load.effectiveThreads();
 
-        // The roofs first, with nothing else of ours running; again after the model's runs, keeping the
-        // best: a moment when others load the machine lowers the engine's fractions, never the roofs.
+        // The roofs are measured before the model's runs and again between them and after them; the
+        // best of each is the roofline: a moment when other processes load the machine lowers the
+        // engine's fractions, never the roofs.
         long bufferBytes = readMb << 20;
-        double[] roofs = roofs(threads, bufferBytes, reps);
-        double readBps = roofs[0];
-        double peakFlops = roofs[1];
+        Roofs roofs = new Roofs(threads, bufferBytes, reps);
+        roofs.measure();
         out.printf(Locale.ROOT, "machine: %d threads, %d-bit vectors; read %.1f GB/s (%.1f GiB buffer), FMA peak %.1f GFLOP/s; load average %s%n",
-                threads, CpuMatrix.PANEL * 32, readBps / 1e9, bufferBytes / (double) (1L << 30), peakFlops / 1e9, loadStart);
+                threads, CpuMatrix.PANEL * 32, roofs.read / 1e9, bufferBytes / (double) (1L << 30), roofs.flops / 1e9, loadStart);
 
         Map<String, Object> json = new LinkedHashMap<>();
         ModelBenchmark.Rate prefill;
@@ -120,16 +120,18 @@ final class BenchCommand implements Command {
             json.put("model", info.name());
             ModelBenchmark bench = new ModelBenchmark(model, reps);
             prefill = bench.prefill(promptTokens);
+            roofs.measure();
             decode = bench.decode(1, decodeTokens);
+            roofs.measure();
             for (int b : batches) {
                 byBatch.put(b, b == 1 ? decode : bench.decode(b, steps));
+                roofs.measure();
             }
         }
-        double[] after = roofs(threads, bufferBytes, reps);
-        readBps = Math.max(readBps, after[0]);
-        peakFlops = Math.max(peakFlops, after[1]);
-        out.printf(Locale.ROOT, "machine after the runs: read %.1f GB/s, FMA peak %.1f GFLOP/s; the best of both is the roofline%n",
-                after[0] / 1e9, after[1] / 1e9);
+        double readBps = roofs.read;
+        double peakFlops = roofs.flops;
+        out.printf(Locale.ROOT, "roofline (best of %d measurements between the runs): read %.1f GB/s, FMA peak %.1f GFLOP/s%n",
+                roofs.count, readBps / 1e9, peakFlops / 1e9);
 
         double prefillFlops = (2.0 * layerWeights * promptTokens + 2.0 * headWeights) / prefill.seconds();
         out.printf(Locale.ROOT, "prefill %d tokens: %.1f tok/s, %.1f GFLOP/s = %.1f%% of FMA peak%n",
@@ -178,10 +180,27 @@ final class BenchCommand implements Command {
         return 0;
     }
 
-    /** Read bandwidth (bytes/s) and FMA peak (FLOP/s) on a team of {@code threads}. */
-    private static double[] roofs(int threads, long bufferBytes, int reps) {
-        try (Parallel team = new Parallel(threads)) {
-            return new double[]{Roofline.readBandwidth(team, bufferBytes, reps), Roofline.peakFlops(team, reps)};
+    /** The best read bandwidth (bytes/s) and FMA peak (FLOP/s) measured so far on a team of {@code threads}. */
+    private static final class Roofs {
+        final int threads;
+        final long bufferBytes;
+        final int reps;
+        double read;
+        double flops;
+        int count;
+
+        Roofs(int threads, long bufferBytes, int reps) {
+            this.threads = threads;
+            this.bufferBytes = bufferBytes;
+            this.reps = reps;
+        }
+
+        void measure() {
+            try (Parallel team = new Parallel(threads)) {
+                read = Math.max(read, Roofline.readBandwidth(team, bufferBytes, reps));
+                flops = Math.max(flops, Roofline.peakFlops(team, reps));
+                count++;
+            }
         }
     }
 
