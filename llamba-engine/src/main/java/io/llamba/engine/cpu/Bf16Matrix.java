@@ -157,6 +157,216 @@ public final class Bf16Matrix extends CpuMatrix {
     }
 
     @Override
+    int fewTokens() {
+        return 4;
+    }
+
+    @Override
+    void decodeFew(MatmulScratch in, int tile, int second, int t, float[] buf) {
+        switch (t) {
+            case 2 -> few2(in.x, in.stride, tile, second, buf);
+            case 3 -> few3(in.x, in.stride, tile, second, buf);
+            default -> few4(in.x, in.stride, tile, second, buf);
+        }
+    }
+
+    /** 2 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
+    private void few2(float[] x, int xs, int tile, int second, float[] buf) {
+        long ra = offset(tile, 0, 0);
+        long rb = offset(second, 0, 0);
+        FloatVector z = FloatVector.zero(F);
+        FloatVector aa00 = z, aa01 = z, aa10 = z, aa11 = z, ab00 = z, ab01 = z, ab10 = z, ab11 = z;
+        for (int i = 0; i < colsPadded; i += 2) {
+            long o = (long) i * TILE * 2;
+            IntVector va0 = IntVector.fromMemorySegment(I, data, ra + o, LE);
+            IntVector va1 = IntVector.fromMemorySegment(I, data, ra + o + PANEL * 4, LE);
+            IntVector vb0 = IntVector.fromMemorySegment(I, data, rb + o, LE);
+            IntVector vb1 = IntVector.fromMemorySegment(I, data, rb + o + PANEL * 4, LE);
+            FloatVector wa00 = va0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wa10 = va1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb00 = vb0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb10 = vb1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector x00 = FloatVector.broadcast(F, x[i]);
+            aa00 = wa00.fma(x00, aa00);
+            aa10 = wa10.fma(x00, aa10);
+            ab00 = wb00.fma(x00, ab00);
+            ab10 = wb10.fma(x00, ab10);
+            FloatVector x10 = FloatVector.broadcast(F, x[1 * xs + i]);
+            aa01 = wa00.fma(x10, aa01);
+            aa11 = wa10.fma(x10, aa11);
+            ab01 = wb00.fma(x10, ab01);
+            ab11 = wb10.fma(x10, ab11);
+            FloatVector wa01 = va0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wa11 = va1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wb01 = vb0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wb11 = vb1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector x01 = FloatVector.broadcast(F, x[i + 1]);
+            aa00 = wa01.fma(x01, aa00);
+            aa10 = wa11.fma(x01, aa10);
+            ab00 = wb01.fma(x01, ab00);
+            ab10 = wb11.fma(x01, ab10);
+            FloatVector x11 = FloatVector.broadcast(F, x[1 * xs + i + 1]);
+            aa01 = wa01.fma(x11, aa01);
+            aa11 = wa11.fma(x11, aa11);
+            ab01 = wb01.fma(x11, ab01);
+            ab11 = wb11.fma(x11, ab11);
+        }
+        aa00.intoArray(buf, (0) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa01.intoArray(buf, (1) * TILE);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
+        ab00.intoArray(buf, (2) * TILE);
+        ab10.intoArray(buf, (2) * TILE + PANEL);
+        ab01.intoArray(buf, (3) * TILE);
+        ab11.intoArray(buf, (3) * TILE + PANEL);
+    }
+
+    /** 3 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
+    private void few3(float[] x, int xs, int tile, int second, float[] buf) {
+        long ra = offset(tile, 0, 0);
+        long rb = offset(second, 0, 0);
+        FloatVector z = FloatVector.zero(F);
+        FloatVector aa00 = z, aa01 = z, aa02 = z, aa10 = z, aa11 = z, aa12 = z, ab00 = z, ab01 = z, ab02 = z, ab10 = z, ab11 = z, ab12 = z;
+        for (int i = 0; i < colsPadded; i += 2) {
+            long o = (long) i * TILE * 2;
+            IntVector va0 = IntVector.fromMemorySegment(I, data, ra + o, LE);
+            IntVector va1 = IntVector.fromMemorySegment(I, data, ra + o + PANEL * 4, LE);
+            IntVector vb0 = IntVector.fromMemorySegment(I, data, rb + o, LE);
+            IntVector vb1 = IntVector.fromMemorySegment(I, data, rb + o + PANEL * 4, LE);
+            FloatVector wa00 = va0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wa10 = va1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb00 = vb0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb10 = vb1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector x00 = FloatVector.broadcast(F, x[i]);
+            aa00 = wa00.fma(x00, aa00);
+            aa10 = wa10.fma(x00, aa10);
+            ab00 = wb00.fma(x00, ab00);
+            ab10 = wb10.fma(x00, ab10);
+            FloatVector x10 = FloatVector.broadcast(F, x[1 * xs + i]);
+            aa01 = wa00.fma(x10, aa01);
+            aa11 = wa10.fma(x10, aa11);
+            ab01 = wb00.fma(x10, ab01);
+            ab11 = wb10.fma(x10, ab11);
+            FloatVector x20 = FloatVector.broadcast(F, x[2 * xs + i]);
+            aa02 = wa00.fma(x20, aa02);
+            aa12 = wa10.fma(x20, aa12);
+            ab02 = wb00.fma(x20, ab02);
+            ab12 = wb10.fma(x20, ab12);
+            FloatVector wa01 = va0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wa11 = va1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wb01 = vb0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wb11 = vb1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector x01 = FloatVector.broadcast(F, x[i + 1]);
+            aa00 = wa01.fma(x01, aa00);
+            aa10 = wa11.fma(x01, aa10);
+            ab00 = wb01.fma(x01, ab00);
+            ab10 = wb11.fma(x01, ab10);
+            FloatVector x11 = FloatVector.broadcast(F, x[1 * xs + i + 1]);
+            aa01 = wa01.fma(x11, aa01);
+            aa11 = wa11.fma(x11, aa11);
+            ab01 = wb01.fma(x11, ab01);
+            ab11 = wb11.fma(x11, ab11);
+            FloatVector x21 = FloatVector.broadcast(F, x[2 * xs + i + 1]);
+            aa02 = wa01.fma(x21, aa02);
+            aa12 = wa11.fma(x21, aa12);
+            ab02 = wb01.fma(x21, ab02);
+            ab12 = wb11.fma(x21, ab12);
+        }
+        aa00.intoArray(buf, (0) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa01.intoArray(buf, (1) * TILE);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
+        aa02.intoArray(buf, (2) * TILE);
+        aa12.intoArray(buf, (2) * TILE + PANEL);
+        ab00.intoArray(buf, (3) * TILE);
+        ab10.intoArray(buf, (3) * TILE + PANEL);
+        ab01.intoArray(buf, (4) * TILE);
+        ab11.intoArray(buf, (4) * TILE + PANEL);
+        ab02.intoArray(buf, (5) * TILE);
+        ab12.intoArray(buf, (5) * TILE + PANEL);
+    }
+
+    /** 4 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
+    private void few4(float[] x, int xs, int tile, int second, float[] buf) {
+        long ra = offset(tile, 0, 0);
+        long rb = offset(second, 0, 0);
+        FloatVector z = FloatVector.zero(F);
+        FloatVector aa00 = z, aa01 = z, aa02 = z, aa03 = z, aa10 = z, aa11 = z, aa12 = z, aa13 = z, ab00 = z, ab01 = z, ab02 = z, ab03 = z, ab10 = z, ab11 = z, ab12 = z, ab13 = z;
+        for (int i = 0; i < colsPadded; i += 2) {
+            long o = (long) i * TILE * 2;
+            IntVector va0 = IntVector.fromMemorySegment(I, data, ra + o, LE);
+            IntVector va1 = IntVector.fromMemorySegment(I, data, ra + o + PANEL * 4, LE);
+            IntVector vb0 = IntVector.fromMemorySegment(I, data, rb + o, LE);
+            IntVector vb1 = IntVector.fromMemorySegment(I, data, rb + o + PANEL * 4, LE);
+            FloatVector wa00 = va0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wa10 = va1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb00 = vb0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb10 = vb1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector x00 = FloatVector.broadcast(F, x[i]);
+            aa00 = wa00.fma(x00, aa00);
+            aa10 = wa10.fma(x00, aa10);
+            ab00 = wb00.fma(x00, ab00);
+            ab10 = wb10.fma(x00, ab10);
+            FloatVector x10 = FloatVector.broadcast(F, x[1 * xs + i]);
+            aa01 = wa00.fma(x10, aa01);
+            aa11 = wa10.fma(x10, aa11);
+            ab01 = wb00.fma(x10, ab01);
+            ab11 = wb10.fma(x10, ab11);
+            FloatVector x20 = FloatVector.broadcast(F, x[2 * xs + i]);
+            aa02 = wa00.fma(x20, aa02);
+            aa12 = wa10.fma(x20, aa12);
+            ab02 = wb00.fma(x20, ab02);
+            ab12 = wb10.fma(x20, ab12);
+            FloatVector x30 = FloatVector.broadcast(F, x[3 * xs + i]);
+            aa03 = wa00.fma(x30, aa03);
+            aa13 = wa10.fma(x30, aa13);
+            ab03 = wb00.fma(x30, ab03);
+            ab13 = wb10.fma(x30, ab13);
+            FloatVector wa01 = va0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wa11 = va1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wb01 = vb0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector wb11 = vb1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector x01 = FloatVector.broadcast(F, x[i + 1]);
+            aa00 = wa01.fma(x01, aa00);
+            aa10 = wa11.fma(x01, aa10);
+            ab00 = wb01.fma(x01, ab00);
+            ab10 = wb11.fma(x01, ab10);
+            FloatVector x11 = FloatVector.broadcast(F, x[1 * xs + i + 1]);
+            aa01 = wa01.fma(x11, aa01);
+            aa11 = wa11.fma(x11, aa11);
+            ab01 = wb01.fma(x11, ab01);
+            ab11 = wb11.fma(x11, ab11);
+            FloatVector x21 = FloatVector.broadcast(F, x[2 * xs + i + 1]);
+            aa02 = wa01.fma(x21, aa02);
+            aa12 = wa11.fma(x21, aa12);
+            ab02 = wb01.fma(x21, ab02);
+            ab12 = wb11.fma(x21, ab12);
+            FloatVector x31 = FloatVector.broadcast(F, x[3 * xs + i + 1]);
+            aa03 = wa01.fma(x31, aa03);
+            aa13 = wa11.fma(x31, aa13);
+            ab03 = wb01.fma(x31, ab03);
+            ab13 = wb11.fma(x31, ab13);
+        }
+        aa00.intoArray(buf, (0) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa01.intoArray(buf, (1) * TILE);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
+        aa02.intoArray(buf, (2) * TILE);
+        aa12.intoArray(buf, (2) * TILE + PANEL);
+        aa03.intoArray(buf, (3) * TILE);
+        aa13.intoArray(buf, (3) * TILE + PANEL);
+        ab00.intoArray(buf, (4) * TILE);
+        ab10.intoArray(buf, (4) * TILE + PANEL);
+        ab01.intoArray(buf, (5) * TILE);
+        ab11.intoArray(buf, (5) * TILE + PANEL);
+        ab02.intoArray(buf, (6) * TILE);
+        ab12.intoArray(buf, (6) * TILE + PANEL);
+        ab03.intoArray(buf, (7) * TILE);
+        ab13.intoArray(buf, (7) * TILE + PANEL);
+    }
+
+
+    @Override
     public void row(int row, float[] out, int outOff) {
         int tile = tileOf(row);
         for (int i = 0; i < cols; i++) {

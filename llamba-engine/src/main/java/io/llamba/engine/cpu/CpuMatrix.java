@@ -156,6 +156,24 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         return colsPadded * TILE;
     }
 
+    /**
+     * The most token rows {@link #decodeFew} takes: a few tokens (small decoding batches) stream the
+     * weights once like one token does, instead of widening tiles into a buffer, whose bursts of
+     * loads and computation do not overlap. 0 when the format has no such loop.
+     */
+    int fewTokens() {
+        return 0;
+    }
+
+    /**
+     * {@code t} token rows (row-major, {@code in.stride} apart) times tiles {@code tile} and
+     * {@code second} (the same tile when one is left): the result of tile j (0, 1), token k at
+     * {@code buf[(j·t + k)·TILE ..)}. Per output the same chain of operations as every other path.
+     */
+    void decodeFew(MatmulScratch in, int tile, int second, int t, float[] buf) {
+        throw new UnsupportedOperationException(format + " has no few-token loop");
+    }
+
     /** Token rows per call of this format's multi-token kernel (see {@link TileKernels}). */
     int maxTokens() {
         return TileKernels.MAX_TOKENS;
@@ -183,6 +201,21 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
                 java.util.Arrays.fill(p, cols, colsPadded, 0f);
                 in.x = p;
             }
+            return;
+        }
+        if (t <= fewTokens()) {
+            // The few-token loops read plain rows, padded to whole blocks.
+            in.stride = colsPadded;
+            if (cols == colsPadded) {
+                in.x = x;
+                return;
+            }
+            float[] p = in.padded(t * colsPadded);
+            for (int s = 0; s < t; s++) {
+                System.arraycopy(x, s * cols, p, s * colsPadded, cols);
+                java.util.Arrays.fill(p, s * colsPadded + cols, (s + 1) * colsPadded, 0f);
+            }
+            in.x = p;
             return;
         }
         in.x = in.padded(t * colsPadded);
@@ -257,7 +290,7 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         // One token: units of decodeGroup() tiles (one pass of the interleaved loop), at least ~64 KB
         // of weights per chunk to amortise the hand-out. Several tokens are compute-bound: units of a
         // tile, plenty of work each.
-        int unit = t == 1 ? decodeGroup() : 1;
+        int unit = t == 1 ? decodeGroup() : t <= fewTokens() ? 2 : 1;
         int units = (tiles + unit - 1) / unit;
         int grain = t == 1 ? (int) Math.max(1, (65536L * units) / Math.max(1, bytes())) : 1;
         in.unit = unit;
@@ -295,6 +328,18 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
             for (; tile < to; tile++) {
                 int o = decodeTile(in, tile, buf);
                 epilogue(in, buf, o, 1, tile, 0);
+            }
+            return;
+        }
+        if (t <= fewTokens()) {
+            float[] buf = in.parallel.buffer(worker, 2 * t * TILE);
+            for (int tile = from; tile < to; tile += 2) {
+                boolean pair = tile + 1 < to;
+                decodeFew(in, tile, pair ? tile + 1 : tile, t, buf);
+                epilogue(in, buf, 0, t, tile, 0);
+                if (pair) {
+                    epilogue(in, buf, t * TILE, t, tile + 1, 0);
+                }
             }
             return;
         }

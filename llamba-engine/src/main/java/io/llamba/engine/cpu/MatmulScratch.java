@@ -41,7 +41,7 @@ public final class MatmulScratch implements Parallel.WorkerRange {
     }
 
     void ensureQuantized(int floats, int scales, boolean asShorts) {
-        if (asShorts && qint.length < floats) {
+        if (asShorts && qpair.length < floats) {
             qint = new int[floats];
             qpair = new int[floats];
         }

@@ -102,22 +102,26 @@ public final class Q4Matrix extends CpuMatrix {
     void prepare(MatmulScratch in, float[] x, int t) {
         in.stride = colsPadded;
         in.x = null;
-        if (t == 1) {
-            in.ensureQuantized(colsPadded, blocks, true);
+        if (t <= Math.max(1, fewTokens())) {
+            // One token, or a few: per token, the values in int pairs and the sums' starting points.
+            in.ensureQuantized(t * colsPadded, t * blocks, true);
             int[] q = in.qint;
-            Quantize.activations(x, 0, cols, blocks, q, in.qscale, 0);
-            // Each value twice in an int, for a 32-bit broadcast (a plain load) into 16-bit lanes, and
-            // per block -8·Σq the same way, where the wrapping sum starts.
-            int[] pair = in.qpair;
-            for (int i = 0; i < colsPadded; i++) {
-                pair[i] = (q[i] & 0xffff) * 0x10001;
-            }
-            for (int b = 0; b < blocks; b++) {
-                int sum = 0;
-                for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
-                    sum += q[i];
+            for (int s = 0; s < t; s++) {
+                Quantize.activations(x, s * cols, cols, blocks, q, in.qscale, s * blocks);
+                // Each value twice in an int, for a 32-bit broadcast (a plain load) into 16-bit lanes,
+                // and per block -8·Σq the same way, where the wrapping sum starts.
+                int[] pair = in.qpair;
+                int po = s * colsPadded;
+                for (int i = 0; i < colsPadded; i++) {
+                    pair[po + i] = (q[i] & 0xffff) * 0x10001;
                 }
-                in.qstart[b] = (-8 * sum & 0xffff) * 0x10001;
+                for (int b = 0; b < blocks; b++) {
+                    int sum = 0;
+                    for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
+                        sum += q[i];
+                    }
+                    in.qstart[s * blocks + b] = (-8 * sum & 0xffff) * 0x10001;
+                }
             }
             return;
         }
@@ -324,6 +328,372 @@ public final class Q4Matrix extends CpuMatrix {
     void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
         TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.qf, s * colsPadded, in.qscale, blocks, s * blocks, out, o);
     }
+
+    @Override
+    int fewTokens() {
+        return 4;
+    }
+
+    @Override
+    void decodeFew(MatmulScratch in, int tile, int second, int t, float[] buf) {
+        switch (t) {
+            case 2 -> few2(in, tile, second, buf);
+            case 3 -> few3(in, tile, second, buf);
+            default -> few4(in, tile, second, buf);
+        }
+    }
+
+    /**
+     * 2 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}):
+     * the integer block sums of {@link #decodeTile} per token, the totals kept in the buffer.
+     */
+    private void few2(MatmulScratch in, int tile, int second, float[] buf) {
+        int[] xq = in.qpair;
+        int[] start = in.qstart;
+        float[] dx = in.qscale;
+        int xs = colsPadded;
+        FloatVector z = FloatVector.zero(F);
+        for (int k = 0; k < 4; k++) {
+            z.intoArray(buf, k * TILE);
+            z.intoArray(buf, k * TILE + PANEL);
+        }
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = blockOffset(second, b);
+            ShortVector ha0 = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector ha1 = IntVector.broadcast(I, start[1 * blocks + b]).reinterpretAsShorts();
+            ShortVector hb0 = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector hb1 = IntVector.broadcast(I, start[1 * blocks + b]).reinterpretAsShorts();
+            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
+                long o = (long) g * TILE * 2;
+                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
+                IntVector wb = IntVector.fromMemorySegment(I, data, rb + o, LE);
+                ShortVector ua0 = wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub0 = wb.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x00 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
+                ha0 = ha0.add(ua0.mul(x00));
+                hb0 = hb0.add(ub0.mul(x00));
+                ShortVector x10 = IntVector.broadcast(I, xq[1 * xs + i + 0]).reinterpretAsShorts();
+                ha1 = ha1.add(ua0.mul(x10));
+                hb1 = hb1.add(ub0.mul(x10));
+                ShortVector ua1 = wa.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub1 = wb.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x01 = IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts();
+                ha0 = ha0.add(ua1.mul(x01));
+                hb0 = hb0.add(ub1.mul(x01));
+                ShortVector x11 = IntVector.broadcast(I, xq[1 * xs + i + 1]).reinterpretAsShorts();
+                ha1 = ha1.add(ua1.mul(x11));
+                hb1 = hb1.add(ub1.mul(x11));
+                ShortVector ua2 = wa.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub2 = wb.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x02 = IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts();
+                ha0 = ha0.add(ua2.mul(x02));
+                hb0 = hb0.add(ub2.mul(x02));
+                ShortVector x12 = IntVector.broadcast(I, xq[1 * xs + i + 2]).reinterpretAsShorts();
+                ha1 = ha1.add(ua2.mul(x12));
+                hb1 = hb1.add(ub2.mul(x12));
+                ShortVector ua3 = wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub3 = wb.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x03 = IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts();
+                ha0 = ha0.add(ua3.mul(x03));
+                hb0 = hb0.add(ub3.mul(x03));
+                ShortVector x13 = IntVector.broadcast(I, xq[1 * xs + i + 3]).reinterpretAsShorts();
+                ha1 = ha1.add(ua3.mul(x13));
+                hb1 = hb1.add(ub3.mul(x13));
+            }
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            IntVector ca0 = ha0.reinterpretAsInts();
+            ((FloatVector) ca0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[b]), FloatVector.fromArray(F, buf, 0 * TILE)).intoArray(buf, 0 * TILE);
+            ((FloatVector) ca0.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[b]), FloatVector.fromArray(F, buf, 0 * TILE + PANEL)).intoArray(buf, 0 * TILE + PANEL);
+            IntVector ca1 = ha1.reinterpretAsInts();
+            ((FloatVector) ca1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 1 * TILE)).intoArray(buf, 1 * TILE);
+            ((FloatVector) ca1.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 1 * TILE + PANEL)).intoArray(buf, 1 * TILE + PANEL);
+            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db0 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db1 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            IntVector cb0 = hb0.reinterpretAsInts();
+            ((FloatVector) cb0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[b]), FloatVector.fromArray(F, buf, 2 * TILE)).intoArray(buf, 2 * TILE);
+            ((FloatVector) cb0.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[b]), FloatVector.fromArray(F, buf, 2 * TILE + PANEL)).intoArray(buf, 2 * TILE + PANEL);
+            IntVector cb1 = hb1.reinterpretAsInts();
+            ((FloatVector) cb1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 3 * TILE)).intoArray(buf, 3 * TILE);
+            ((FloatVector) cb1.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 3 * TILE + PANEL)).intoArray(buf, 3 * TILE + PANEL);
+        }
+    }
+
+    /**
+     * 3 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}):
+     * the integer block sums of {@link #decodeTile} per token, the totals kept in the buffer.
+     */
+    private void few3(MatmulScratch in, int tile, int second, float[] buf) {
+        int[] xq = in.qpair;
+        int[] start = in.qstart;
+        float[] dx = in.qscale;
+        int xs = colsPadded;
+        FloatVector z = FloatVector.zero(F);
+        for (int k = 0; k < 6; k++) {
+            z.intoArray(buf, k * TILE);
+            z.intoArray(buf, k * TILE + PANEL);
+        }
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = blockOffset(second, b);
+            ShortVector ha0 = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector ha1 = IntVector.broadcast(I, start[1 * blocks + b]).reinterpretAsShorts();
+            ShortVector ha2 = IntVector.broadcast(I, start[2 * blocks + b]).reinterpretAsShorts();
+            ShortVector hb0 = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector hb1 = IntVector.broadcast(I, start[1 * blocks + b]).reinterpretAsShorts();
+            ShortVector hb2 = IntVector.broadcast(I, start[2 * blocks + b]).reinterpretAsShorts();
+            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
+                long o = (long) g * TILE * 2;
+                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
+                IntVector wb = IntVector.fromMemorySegment(I, data, rb + o, LE);
+                ShortVector ua0 = wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub0 = wb.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x00 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
+                ha0 = ha0.add(ua0.mul(x00));
+                hb0 = hb0.add(ub0.mul(x00));
+                ShortVector x10 = IntVector.broadcast(I, xq[1 * xs + i + 0]).reinterpretAsShorts();
+                ha1 = ha1.add(ua0.mul(x10));
+                hb1 = hb1.add(ub0.mul(x10));
+                ShortVector x20 = IntVector.broadcast(I, xq[2 * xs + i + 0]).reinterpretAsShorts();
+                ha2 = ha2.add(ua0.mul(x20));
+                hb2 = hb2.add(ub0.mul(x20));
+                ShortVector ua1 = wa.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub1 = wb.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x01 = IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts();
+                ha0 = ha0.add(ua1.mul(x01));
+                hb0 = hb0.add(ub1.mul(x01));
+                ShortVector x11 = IntVector.broadcast(I, xq[1 * xs + i + 1]).reinterpretAsShorts();
+                ha1 = ha1.add(ua1.mul(x11));
+                hb1 = hb1.add(ub1.mul(x11));
+                ShortVector x21 = IntVector.broadcast(I, xq[2 * xs + i + 1]).reinterpretAsShorts();
+                ha2 = ha2.add(ua1.mul(x21));
+                hb2 = hb2.add(ub1.mul(x21));
+                ShortVector ua2 = wa.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub2 = wb.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x02 = IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts();
+                ha0 = ha0.add(ua2.mul(x02));
+                hb0 = hb0.add(ub2.mul(x02));
+                ShortVector x12 = IntVector.broadcast(I, xq[1 * xs + i + 2]).reinterpretAsShorts();
+                ha1 = ha1.add(ua2.mul(x12));
+                hb1 = hb1.add(ub2.mul(x12));
+                ShortVector x22 = IntVector.broadcast(I, xq[2 * xs + i + 2]).reinterpretAsShorts();
+                ha2 = ha2.add(ua2.mul(x22));
+                hb2 = hb2.add(ub2.mul(x22));
+                ShortVector ua3 = wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub3 = wb.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x03 = IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts();
+                ha0 = ha0.add(ua3.mul(x03));
+                hb0 = hb0.add(ub3.mul(x03));
+                ShortVector x13 = IntVector.broadcast(I, xq[1 * xs + i + 3]).reinterpretAsShorts();
+                ha1 = ha1.add(ua3.mul(x13));
+                hb1 = hb1.add(ub3.mul(x13));
+                ShortVector x23 = IntVector.broadcast(I, xq[2 * xs + i + 3]).reinterpretAsShorts();
+                ha2 = ha2.add(ua3.mul(x23));
+                hb2 = hb2.add(ub3.mul(x23));
+            }
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            IntVector ca0 = ha0.reinterpretAsInts();
+            ((FloatVector) ca0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[b]), FloatVector.fromArray(F, buf, 0 * TILE)).intoArray(buf, 0 * TILE);
+            ((FloatVector) ca0.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[b]), FloatVector.fromArray(F, buf, 0 * TILE + PANEL)).intoArray(buf, 0 * TILE + PANEL);
+            IntVector ca1 = ha1.reinterpretAsInts();
+            ((FloatVector) ca1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 1 * TILE)).intoArray(buf, 1 * TILE);
+            ((FloatVector) ca1.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 1 * TILE + PANEL)).intoArray(buf, 1 * TILE + PANEL);
+            IntVector ca2 = ha2.reinterpretAsInts();
+            ((FloatVector) ca2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 2 * TILE)).intoArray(buf, 2 * TILE);
+            ((FloatVector) ca2.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 2 * TILE + PANEL)).intoArray(buf, 2 * TILE + PANEL);
+            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db0 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db1 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            IntVector cb0 = hb0.reinterpretAsInts();
+            ((FloatVector) cb0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[b]), FloatVector.fromArray(F, buf, 3 * TILE)).intoArray(buf, 3 * TILE);
+            ((FloatVector) cb0.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[b]), FloatVector.fromArray(F, buf, 3 * TILE + PANEL)).intoArray(buf, 3 * TILE + PANEL);
+            IntVector cb1 = hb1.reinterpretAsInts();
+            ((FloatVector) cb1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 4 * TILE)).intoArray(buf, 4 * TILE);
+            ((FloatVector) cb1.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 4 * TILE + PANEL)).intoArray(buf, 4 * TILE + PANEL);
+            IntVector cb2 = hb2.reinterpretAsInts();
+            ((FloatVector) cb2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 5 * TILE)).intoArray(buf, 5 * TILE);
+            ((FloatVector) cb2.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 5 * TILE + PANEL)).intoArray(buf, 5 * TILE + PANEL);
+        }
+    }
+
+    /**
+     * 4 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}):
+     * the integer block sums of {@link #decodeTile} per token, the totals kept in the buffer.
+     */
+    private void few4(MatmulScratch in, int tile, int second, float[] buf) {
+        int[] xq = in.qpair;
+        int[] start = in.qstart;
+        float[] dx = in.qscale;
+        int xs = colsPadded;
+        FloatVector z = FloatVector.zero(F);
+        for (int k = 0; k < 8; k++) {
+            z.intoArray(buf, k * TILE);
+            z.intoArray(buf, k * TILE + PANEL);
+        }
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = blockOffset(second, b);
+            ShortVector ha0 = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector ha1 = IntVector.broadcast(I, start[1 * blocks + b]).reinterpretAsShorts();
+            ShortVector ha2 = IntVector.broadcast(I, start[2 * blocks + b]).reinterpretAsShorts();
+            ShortVector ha3 = IntVector.broadcast(I, start[3 * blocks + b]).reinterpretAsShorts();
+            ShortVector hb0 = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
+            ShortVector hb1 = IntVector.broadcast(I, start[1 * blocks + b]).reinterpretAsShorts();
+            ShortVector hb2 = IntVector.broadcast(I, start[2 * blocks + b]).reinterpretAsShorts();
+            ShortVector hb3 = IntVector.broadcast(I, start[3 * blocks + b]).reinterpretAsShorts();
+            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
+                long o = (long) g * TILE * 2;
+                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
+                IntVector wb = IntVector.fromMemorySegment(I, data, rb + o, LE);
+                ShortVector ua0 = wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub0 = wb.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x00 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
+                ha0 = ha0.add(ua0.mul(x00));
+                hb0 = hb0.add(ub0.mul(x00));
+                ShortVector x10 = IntVector.broadcast(I, xq[1 * xs + i + 0]).reinterpretAsShorts();
+                ha1 = ha1.add(ua0.mul(x10));
+                hb1 = hb1.add(ub0.mul(x10));
+                ShortVector x20 = IntVector.broadcast(I, xq[2 * xs + i + 0]).reinterpretAsShorts();
+                ha2 = ha2.add(ua0.mul(x20));
+                hb2 = hb2.add(ub0.mul(x20));
+                ShortVector x30 = IntVector.broadcast(I, xq[3 * xs + i + 0]).reinterpretAsShorts();
+                ha3 = ha3.add(ua0.mul(x30));
+                hb3 = hb3.add(ub0.mul(x30));
+                ShortVector ua1 = wa.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub1 = wb.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x01 = IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts();
+                ha0 = ha0.add(ua1.mul(x01));
+                hb0 = hb0.add(ub1.mul(x01));
+                ShortVector x11 = IntVector.broadcast(I, xq[1 * xs + i + 1]).reinterpretAsShorts();
+                ha1 = ha1.add(ua1.mul(x11));
+                hb1 = hb1.add(ub1.mul(x11));
+                ShortVector x21 = IntVector.broadcast(I, xq[2 * xs + i + 1]).reinterpretAsShorts();
+                ha2 = ha2.add(ua1.mul(x21));
+                hb2 = hb2.add(ub1.mul(x21));
+                ShortVector x31 = IntVector.broadcast(I, xq[3 * xs + i + 1]).reinterpretAsShorts();
+                ha3 = ha3.add(ua1.mul(x31));
+                hb3 = hb3.add(ub1.mul(x31));
+                ShortVector ua2 = wa.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub2 = wb.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x02 = IntVector.broadcast(I, xq[i + 2]).reinterpretAsShorts();
+                ha0 = ha0.add(ua2.mul(x02));
+                hb0 = hb0.add(ub2.mul(x02));
+                ShortVector x12 = IntVector.broadcast(I, xq[1 * xs + i + 2]).reinterpretAsShorts();
+                ha1 = ha1.add(ua2.mul(x12));
+                hb1 = hb1.add(ub2.mul(x12));
+                ShortVector x22 = IntVector.broadcast(I, xq[2 * xs + i + 2]).reinterpretAsShorts();
+                ha2 = ha2.add(ua2.mul(x22));
+                hb2 = hb2.add(ub2.mul(x22));
+                ShortVector x32 = IntVector.broadcast(I, xq[3 * xs + i + 2]).reinterpretAsShorts();
+                ha3 = ha3.add(ua2.mul(x32));
+                hb3 = hb3.add(ub2.mul(x32));
+                ShortVector ua3 = wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector ub3 = wb.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts();
+                ShortVector x03 = IntVector.broadcast(I, xq[i + 3]).reinterpretAsShorts();
+                ha0 = ha0.add(ua3.mul(x03));
+                hb0 = hb0.add(ub3.mul(x03));
+                ShortVector x13 = IntVector.broadcast(I, xq[1 * xs + i + 3]).reinterpretAsShorts();
+                ha1 = ha1.add(ua3.mul(x13));
+                hb1 = hb1.add(ub3.mul(x13));
+                ShortVector x23 = IntVector.broadcast(I, xq[2 * xs + i + 3]).reinterpretAsShorts();
+                ha2 = ha2.add(ua3.mul(x23));
+                hb2 = hb2.add(ub3.mul(x23));
+                ShortVector x33 = IntVector.broadcast(I, xq[3 * xs + i + 3]).reinterpretAsShorts();
+                ha3 = ha3.add(ua3.mul(x33));
+                hb3 = hb3.add(ub3.mul(x33));
+            }
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            IntVector ca0 = ha0.reinterpretAsInts();
+            ((FloatVector) ca0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[b]), FloatVector.fromArray(F, buf, 0 * TILE)).intoArray(buf, 0 * TILE);
+            ((FloatVector) ca0.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[b]), FloatVector.fromArray(F, buf, 0 * TILE + PANEL)).intoArray(buf, 0 * TILE + PANEL);
+            IntVector ca1 = ha1.reinterpretAsInts();
+            ((FloatVector) ca1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 1 * TILE)).intoArray(buf, 1 * TILE);
+            ((FloatVector) ca1.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 1 * TILE + PANEL)).intoArray(buf, 1 * TILE + PANEL);
+            IntVector ca2 = ha2.reinterpretAsInts();
+            ((FloatVector) ca2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 2 * TILE)).intoArray(buf, 2 * TILE);
+            ((FloatVector) ca2.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 2 * TILE + PANEL)).intoArray(buf, 2 * TILE + PANEL);
+            IntVector ca3 = ha3.reinterpretAsInts();
+            ((FloatVector) ca3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da0.mul(dx[3 * blocks + b]), FloatVector.fromArray(F, buf, 3 * TILE)).intoArray(buf, 3 * TILE);
+            ((FloatVector) ca3.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(da1.mul(dx[3 * blocks + b]), FloatVector.fromArray(F, buf, 3 * TILE + PANEL)).intoArray(buf, 3 * TILE + PANEL);
+            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db0 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db1 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            IntVector cb0 = hb0.reinterpretAsInts();
+            ((FloatVector) cb0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[b]), FloatVector.fromArray(F, buf, 4 * TILE)).intoArray(buf, 4 * TILE);
+            ((FloatVector) cb0.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[b]), FloatVector.fromArray(F, buf, 4 * TILE + PANEL)).intoArray(buf, 4 * TILE + PANEL);
+            IntVector cb1 = hb1.reinterpretAsInts();
+            ((FloatVector) cb1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 5 * TILE)).intoArray(buf, 5 * TILE);
+            ((FloatVector) cb1.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[1 * blocks + b]), FloatVector.fromArray(F, buf, 5 * TILE + PANEL)).intoArray(buf, 5 * TILE + PANEL);
+            IntVector cb2 = hb2.reinterpretAsInts();
+            ((FloatVector) cb2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 6 * TILE)).intoArray(buf, 6 * TILE);
+            ((FloatVector) cb2.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[2 * blocks + b]), FloatVector.fromArray(F, buf, 6 * TILE + PANEL)).intoArray(buf, 6 * TILE + PANEL);
+            IntVector cb3 = hb3.reinterpretAsInts();
+            ((FloatVector) cb3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db0.mul(dx[3 * blocks + b]), FloatVector.fromArray(F, buf, 7 * TILE)).intoArray(buf, 7 * TILE);
+            ((FloatVector) cb3.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(db1.mul(dx[3 * blocks + b]), FloatVector.fromArray(F, buf, 7 * TILE + PANEL)).intoArray(buf, 7 * TILE + PANEL);
+        }
+    }
+
 
     @Override
     public void row(int row, float[] out, int outOff) {

@@ -209,6 +209,189 @@ public final class Q8Matrix extends CpuMatrix {
     }
 
     @Override
+    int fewTokens() {
+        return 4;
+    }
+
+    @Override
+    void decodeFew(MatmulScratch in, int tile, int second, int t, float[] buf) {
+        switch (t) {
+            case 2 -> few2(in.x, in.stride, tile, second, buf);
+            case 3 -> few3(in.x, in.stride, tile, second, buf);
+            default -> few4(in.x, in.stride, tile, second, buf);
+        }
+    }
+
+    /** 2 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
+    private void few2(float[] x, int xs, int tile, int second, float[] buf) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector aa00 = z, aa01 = z, aa10 = z, aa11 = z, ab00 = z, ab01 = z, ab10 = z, ab11 = z;
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = blockOffset(second, b);
+            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1);
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0);
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1);
+                FloatVector x0 = FloatVector.broadcast(F, x[i]);
+                aa00 = wa0.fma(x0, aa00);
+                aa10 = wa1.fma(x0, aa10);
+                ab00 = wb0.fma(x0, ab00);
+                ab10 = wb1.fma(x0, ab10);
+                FloatVector x1 = FloatVector.broadcast(F, x[1 * xs + i]);
+                aa01 = wa0.fma(x1, aa01);
+                aa11 = wa1.fma(x1, aa11);
+                ab01 = wb0.fma(x1, ab01);
+                ab11 = wb1.fma(x1, ab11);
+            }
+        }
+        aa00.intoArray(buf, (0) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa01.intoArray(buf, (1) * TILE);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
+        ab00.intoArray(buf, (2) * TILE);
+        ab10.intoArray(buf, (2) * TILE + PANEL);
+        ab01.intoArray(buf, (3) * TILE);
+        ab11.intoArray(buf, (3) * TILE + PANEL);
+    }
+
+    /** 3 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
+    private void few3(float[] x, int xs, int tile, int second, float[] buf) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector aa00 = z, aa01 = z, aa02 = z, aa10 = z, aa11 = z, aa12 = z, ab00 = z, ab01 = z, ab02 = z, ab10 = z, ab11 = z, ab12 = z;
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = blockOffset(second, b);
+            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1);
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0);
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1);
+                FloatVector x0 = FloatVector.broadcast(F, x[i]);
+                aa00 = wa0.fma(x0, aa00);
+                aa10 = wa1.fma(x0, aa10);
+                ab00 = wb0.fma(x0, ab00);
+                ab10 = wb1.fma(x0, ab10);
+                FloatVector x1 = FloatVector.broadcast(F, x[1 * xs + i]);
+                aa01 = wa0.fma(x1, aa01);
+                aa11 = wa1.fma(x1, aa11);
+                ab01 = wb0.fma(x1, ab01);
+                ab11 = wb1.fma(x1, ab11);
+                FloatVector x2 = FloatVector.broadcast(F, x[2 * xs + i]);
+                aa02 = wa0.fma(x2, aa02);
+                aa12 = wa1.fma(x2, aa12);
+                ab02 = wb0.fma(x2, ab02);
+                ab12 = wb1.fma(x2, ab12);
+            }
+        }
+        aa00.intoArray(buf, (0) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa01.intoArray(buf, (1) * TILE);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
+        aa02.intoArray(buf, (2) * TILE);
+        aa12.intoArray(buf, (2) * TILE + PANEL);
+        ab00.intoArray(buf, (3) * TILE);
+        ab10.intoArray(buf, (3) * TILE + PANEL);
+        ab01.intoArray(buf, (4) * TILE);
+        ab11.intoArray(buf, (4) * TILE + PANEL);
+        ab02.intoArray(buf, (5) * TILE);
+        ab12.intoArray(buf, (5) * TILE + PANEL);
+    }
+
+    /** 4 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
+    private void few4(float[] x, int xs, int tile, int second, float[] buf) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector aa00 = z, aa01 = z, aa02 = z, aa03 = z, aa10 = z, aa11 = z, aa12 = z, aa13 = z, ab00 = z, ab01 = z, ab02 = z, ab03 = z, ab10 = z, ab11 = z, ab12 = z, ab13 = z;
+        for (int b = 0; b < blocks; b++) {
+            long ra = blockOffset(tile, b);
+            long rb = blockOffset(second, b);
+            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1);
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0);
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1);
+                FloatVector x0 = FloatVector.broadcast(F, x[i]);
+                aa00 = wa0.fma(x0, aa00);
+                aa10 = wa1.fma(x0, aa10);
+                ab00 = wb0.fma(x0, ab00);
+                ab10 = wb1.fma(x0, ab10);
+                FloatVector x1 = FloatVector.broadcast(F, x[1 * xs + i]);
+                aa01 = wa0.fma(x1, aa01);
+                aa11 = wa1.fma(x1, aa11);
+                ab01 = wb0.fma(x1, ab01);
+                ab11 = wb1.fma(x1, ab11);
+                FloatVector x2 = FloatVector.broadcast(F, x[2 * xs + i]);
+                aa02 = wa0.fma(x2, aa02);
+                aa12 = wa1.fma(x2, aa12);
+                ab02 = wb0.fma(x2, ab02);
+                ab12 = wb1.fma(x2, ab12);
+                FloatVector x3 = FloatVector.broadcast(F, x[3 * xs + i]);
+                aa03 = wa0.fma(x3, aa03);
+                aa13 = wa1.fma(x3, aa13);
+                ab03 = wb0.fma(x3, ab03);
+                ab13 = wb1.fma(x3, ab13);
+            }
+        }
+        aa00.intoArray(buf, (0) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa01.intoArray(buf, (1) * TILE);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
+        aa02.intoArray(buf, (2) * TILE);
+        aa12.intoArray(buf, (2) * TILE + PANEL);
+        aa03.intoArray(buf, (3) * TILE);
+        aa13.intoArray(buf, (3) * TILE + PANEL);
+        ab00.intoArray(buf, (4) * TILE);
+        ab10.intoArray(buf, (4) * TILE + PANEL);
+        ab01.intoArray(buf, (5) * TILE);
+        ab11.intoArray(buf, (5) * TILE + PANEL);
+        ab02.intoArray(buf, (6) * TILE);
+        ab12.intoArray(buf, (6) * TILE + PANEL);
+        ab03.intoArray(buf, (7) * TILE);
+        ab13.intoArray(buf, (7) * TILE + PANEL);
+    }
+
+
+    @Override
     public void row(int row, float[] out, int outOff) {
         int tile = tileOf(row);
         int lane = row % TILE;

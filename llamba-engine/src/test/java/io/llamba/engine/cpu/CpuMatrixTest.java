@@ -105,7 +105,7 @@ class CpuMatrixTest {
         CpuMatrix m = CpuMatrix.pack(WeightSource.of(tensor("w", source, rows, cols, rows * 31L + cols)), format, ARENA, TEAM);
         assertThat(m.rows()).isEqualTo(rows);
         assertThat(m.cols()).isEqualTo(cols);
-        for (int t : new int[]{1, 3, 8, 13}) {
+        for (int t : new int[]{1, 2, 3, 4, 8, 13}) {
             float[] x = randomRows(t, cols, t);
             float[] xe = effectiveInput(m, x, t);
             float[] y = new float[t * (rows + 3)];
@@ -134,17 +134,20 @@ class CpuMatrixTest {
             m.matmul(TEAM, xs, 1, one, rows);
             assertThat(one).as("token %d alone vs in a batch of %d", s, t).containsExactly(java.util.Arrays.copyOfRange(all, s * rows, (s + 1) * rows));
         }
-        // A different batch: tokens 2..6 reversed, with a duplicate.
-        int[] pick = {6, 5, 4, 3, 2, 4};
-        float[] xp = new float[pick.length * cols];
-        for (int k = 0; k < pick.length; k++) {
-            System.arraycopy(x, pick[k] * cols, xp, k * cols, cols);
-        }
-        float[] yp = new float[pick.length * rows];
-        m.matmul(TEAM, xp, pick.length, yp, rows);
-        for (int k = 0; k < pick.length; k++) {
-            assertThat(java.util.Arrays.copyOfRange(yp, k * rows, (k + 1) * rows)).as("token %d in another batch", pick[k])
-                    .containsExactly(java.util.Arrays.copyOfRange(all, pick[k] * rows, (pick[k] + 1) * rows));
+        // Other batches: tokens reversed, with duplicates, in every size the paths treat differently
+        // (one token, a few streamed like one, several through widened tiles).
+        for (int[] pick : new int[][]{{6, 5, 4, 3, 2, 4}, {9, 1}, {3, 0, 12}, {11, 7, 2, 7}, {4, 4, 4, 4, 4}}) {
+            float[] xp = new float[pick.length * cols];
+            for (int k = 0; k < pick.length; k++) {
+                System.arraycopy(x, pick[k] * cols, xp, k * cols, cols);
+            }
+            float[] yp = new float[pick.length * rows];
+            m.matmul(TEAM, xp, pick.length, yp, rows);
+            for (int k = 0; k < pick.length; k++) {
+                assertThat(java.util.Arrays.copyOfRange(yp, k * rows, (k + 1) * rows))
+                        .as("token %d in a batch of %d", pick[k], pick.length)
+                        .containsExactly(java.util.Arrays.copyOfRange(all, pick[k] * rows, (pick[k] + 1) * rows));
+            }
         }
     }
 
@@ -161,7 +164,7 @@ class CpuMatrixTest {
         CpuMatrix mb = CpuMatrix.pack(WeightSource.of(b), format, ARENA, TEAM);
         assertThat(gated.gated()).isTrue();
         assertThat(gated.rows()).isEqualTo(rows);
-        for (int t : new int[]{1, 9}) {
+        for (int t : new int[]{1, 3, 9}) {
             float[] x = randomRows(t, cols, 3);
             float[] y = new float[t * rows];
             float[] ya = new float[t * rows];
@@ -190,7 +193,7 @@ class CpuMatrixTest {
         int rows = 50;
         int cols = 64;
         CpuMatrix m = CpuMatrix.pack(WeightSource.of(tensor("w", DType.BF16, rows, cols, 4)), format, ARENA, TEAM);
-        for (int t : new int[]{1, 5}) {
+        for (int t : new int[]{1, 2, 5}) {
             float[] x = randomRows(t, cols, 8);
             float[] product = new float[t * rows];
             m.matmul(TEAM, x, t, product, rows);
