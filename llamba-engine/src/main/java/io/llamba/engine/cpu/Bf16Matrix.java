@@ -141,20 +141,206 @@ public final class Bf16Matrix extends CpuMatrix {
         return 0;
     }
 
+    /** Several tokens read the packed weights directly, each tile from cache after its first group: no widened copy. */
     @Override
-    void dequantizeTile(int tile, float[] buf) {
+    int tileBufferFloats() {
+        return 0;
+    }
+
+    @Override
+    void tileKernel(MatmulScratch in, int tile, int tokens, int s, float[] buf, float[] out, int o) {
+        switch (tokens) {
+            case 8 -> gemm8(tile, in.x, s * colsPadded, out, o);
+            case 4 -> gemm4(tile, in.x, s * colsPadded, out, o);
+            case 2 -> gemm2(tile, in.x, s * colsPadded, out, o);
+            default -> gemm1(tile, in.x, s * colsPadded, out, o);
+        }
+    }
+
+    /** 8 packed token rows times tile {@code tile}, widening the weights in registers (see {@link #tileKernel}). */
+    private void gemm8(int tile, float[] x, int x0, float[] out, int o) {
         long base = offset(tile, 0, 0);
-        for (int i = 0; i < colsPadded; i += 2) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z, a04 = z, a14 = z, a05 = z, a15 = z, a06 = z, a16 = z, a07 = z, a17 = z;
+        for (int i = 0, xi = x0; i < colsPadded; i += 2, xi += 16) {
             long off = base + (long) i * TILE * 2;
             IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
             IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
-            int b = i * TILE;
-            v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(buf, b);
-            v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(buf, b + PANEL);
-            v0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats().intoArray(buf, b + TILE);
-            v1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats().intoArray(buf, b + TILE + PANEL);
+            FloatVector w00 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w10 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+            a01 = w00.fma(b01, a01);
+            a11 = w10.fma(b01, a11);
+            FloatVector b02 = FloatVector.broadcast(F, x[xi + 2]);
+            a02 = w00.fma(b02, a02);
+            a12 = w10.fma(b02, a12);
+            FloatVector b03 = FloatVector.broadcast(F, x[xi + 3]);
+            a03 = w00.fma(b03, a03);
+            a13 = w10.fma(b03, a13);
+            FloatVector b04 = FloatVector.broadcast(F, x[xi + 4]);
+            a04 = w00.fma(b04, a04);
+            a14 = w10.fma(b04, a14);
+            FloatVector b05 = FloatVector.broadcast(F, x[xi + 5]);
+            a05 = w00.fma(b05, a05);
+            a15 = w10.fma(b05, a15);
+            FloatVector b06 = FloatVector.broadcast(F, x[xi + 6]);
+            a06 = w00.fma(b06, a06);
+            a16 = w10.fma(b06, a16);
+            FloatVector b07 = FloatVector.broadcast(F, x[xi + 7]);
+            a07 = w00.fma(b07, a07);
+            a17 = w10.fma(b07, a17);
+            FloatVector w01 = v0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector w11 = v1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 8]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+            FloatVector b11 = FloatVector.broadcast(F, x[xi + 9]);
+            a01 = w01.fma(b11, a01);
+            a11 = w11.fma(b11, a11);
+            FloatVector b12 = FloatVector.broadcast(F, x[xi + 10]);
+            a02 = w01.fma(b12, a02);
+            a12 = w11.fma(b12, a12);
+            FloatVector b13 = FloatVector.broadcast(F, x[xi + 11]);
+            a03 = w01.fma(b13, a03);
+            a13 = w11.fma(b13, a13);
+            FloatVector b14 = FloatVector.broadcast(F, x[xi + 12]);
+            a04 = w01.fma(b14, a04);
+            a14 = w11.fma(b14, a14);
+            FloatVector b15 = FloatVector.broadcast(F, x[xi + 13]);
+            a05 = w01.fma(b15, a05);
+            a15 = w11.fma(b15, a15);
+            FloatVector b16 = FloatVector.broadcast(F, x[xi + 14]);
+            a06 = w01.fma(b16, a06);
+            a16 = w11.fma(b16, a16);
+            FloatVector b17 = FloatVector.broadcast(F, x[xi + 15]);
+            a07 = w01.fma(b17, a07);
+            a17 = w11.fma(b17, a17);
         }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + PANEL);
+        a01.intoArray(out, o + TILE);
+        a11.intoArray(out, o + TILE + PANEL);
+        a02.intoArray(out, o + 2 * TILE);
+        a12.intoArray(out, o + 2 * TILE + PANEL);
+        a03.intoArray(out, o + 3 * TILE);
+        a13.intoArray(out, o + 3 * TILE + PANEL);
+        a04.intoArray(out, o + 4 * TILE);
+        a14.intoArray(out, o + 4 * TILE + PANEL);
+        a05.intoArray(out, o + 5 * TILE);
+        a15.intoArray(out, o + 5 * TILE + PANEL);
+        a06.intoArray(out, o + 6 * TILE);
+        a16.intoArray(out, o + 6 * TILE + PANEL);
+        a07.intoArray(out, o + 7 * TILE);
+        a17.intoArray(out, o + 7 * TILE + PANEL);
     }
+
+    /** 4 packed token rows times tile {@code tile}, widening the weights in registers (see {@link #tileKernel}). */
+    private void gemm4(int tile, float[] x, int x0, float[] out, int o) {
+        long base = offset(tile, 0, 0);
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z;
+        for (int i = 0, xi = x0; i < colsPadded; i += 2, xi += 8) {
+            long off = base + (long) i * TILE * 2;
+            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
+            FloatVector w00 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w10 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+            a01 = w00.fma(b01, a01);
+            a11 = w10.fma(b01, a11);
+            FloatVector b02 = FloatVector.broadcast(F, x[xi + 2]);
+            a02 = w00.fma(b02, a02);
+            a12 = w10.fma(b02, a12);
+            FloatVector b03 = FloatVector.broadcast(F, x[xi + 3]);
+            a03 = w00.fma(b03, a03);
+            a13 = w10.fma(b03, a13);
+            FloatVector w01 = v0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector w11 = v1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 4]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+            FloatVector b11 = FloatVector.broadcast(F, x[xi + 5]);
+            a01 = w01.fma(b11, a01);
+            a11 = w11.fma(b11, a11);
+            FloatVector b12 = FloatVector.broadcast(F, x[xi + 6]);
+            a02 = w01.fma(b12, a02);
+            a12 = w11.fma(b12, a12);
+            FloatVector b13 = FloatVector.broadcast(F, x[xi + 7]);
+            a03 = w01.fma(b13, a03);
+            a13 = w11.fma(b13, a13);
+        }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + PANEL);
+        a01.intoArray(out, o + TILE);
+        a11.intoArray(out, o + TILE + PANEL);
+        a02.intoArray(out, o + 2 * TILE);
+        a12.intoArray(out, o + 2 * TILE + PANEL);
+        a03.intoArray(out, o + 3 * TILE);
+        a13.intoArray(out, o + 3 * TILE + PANEL);
+    }
+
+    /** 2 packed token rows times tile {@code tile}, widening the weights in registers (see {@link #tileKernel}). */
+    private void gemm2(int tile, float[] x, int x0, float[] out, int o) {
+        long base = offset(tile, 0, 0);
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a10 = z, a01 = z, a11 = z;
+        for (int i = 0, xi = x0; i < colsPadded; i += 2, xi += 4) {
+            long off = base + (long) i * TILE * 2;
+            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
+            FloatVector w00 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w10 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector b01 = FloatVector.broadcast(F, x[xi + 1]);
+            a01 = w00.fma(b01, a01);
+            a11 = w10.fma(b01, a11);
+            FloatVector w01 = v0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector w11 = v1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 2]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+            FloatVector b11 = FloatVector.broadcast(F, x[xi + 3]);
+            a01 = w01.fma(b11, a01);
+            a11 = w11.fma(b11, a11);
+        }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + PANEL);
+        a01.intoArray(out, o + TILE);
+        a11.intoArray(out, o + TILE + PANEL);
+    }
+
+    /** 1 packed token row times tile {@code tile}, widening the weights in registers (see {@link #tileKernel}). */
+    private void gemm1(int tile, float[] x, int x0, float[] out, int o) {
+        long base = offset(tile, 0, 0);
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a10 = z;
+        for (int i = 0, xi = x0; i < colsPadded; i += 2, xi += 2) {
+            long off = base + (long) i * TILE * 2;
+            IntVector v0 = IntVector.fromMemorySegment(I, data, off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, data, off + PANEL * 4, LE);
+            FloatVector w00 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w10 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b00 = FloatVector.broadcast(F, x[xi]);
+            a00 = w00.fma(b00, a00);
+            a10 = w10.fma(b00, a10);
+            FloatVector w01 = v0.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector w11 = v1.lanewise(VectorOperators.AND, 0xffff0000).reinterpretAsFloats();
+            FloatVector b10 = FloatVector.broadcast(F, x[xi + 1]);
+            a00 = w01.fma(b10, a00);
+            a10 = w11.fma(b10, a10);
+        }
+        a00.intoArray(out, o);
+        a10.intoArray(out, o + PANEL);
+    }
+
 
     @Override
     int fewTokens() {

@@ -17,11 +17,13 @@ import java.lang.foreign.Arena;
  * product is a chain of fused multiply-adds of such columns by broadcast activations, without
  * horizontal sums. Columns are padded to whole blocks of 32 with zeros, rows to whole tiles.
  *
- * <p>One token (decoding) streams the packed weights through a per-format fused loop. Several tokens
- * (prefill, batched decoding) widen each tile once into a thread's float buffer and run the shared
- * register-tiled kernels of {@link TileKernels} over it, so the widening is paid once per tile. Both
- * paths compute every output as the same sequential chain over i: a row's result does not depend on
- * the batch it is in, which the serving core relies on.
+ * <p>One token (decoding) streams the packed weights through a per-format fused loop, four tiles at
+ * a time; a few tokens (2 to 4, {@link #fewTokens}) do the same two tiles at a time. More tokens
+ * (prefill, batched decoding) run register-tiled kernels per tile and group of tokens: BF16 widens
+ * its packed tile in registers, the other formats widen each tile once into a thread's float buffer
+ * for the shared kernels of {@link TileKernels}. Every path computes every output as the same
+ * sequential chain over i: a row's result does not depend on the batch it is in, which the serving
+ * core relies on.
  *
  * <p>A gated matrix ({@link WeightSource#gated}) packs two matrices so that a tile holds panel p of
  * each; its output row r is {@code silu(a_r·x) · (b_r·x)} (the MLP's SwiGLU), computed in the epilogue.
@@ -148,10 +150,15 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         return 2;
     }
 
-    /** Widens tile {@code tile} into {@code buf[i·TILE + lane]} (and, for block formats, their scales after). */
-    abstract void dequantizeTile(int tile, float[] buf);
+    /**
+     * Widens tile {@code tile} into {@code buf[i·TILE + lane]} (and, for block formats, their scales after),
+     * for the multi-token kernels; not called when {@link #tileBufferFloats} is 0.
+     */
+    void dequantizeTile(int tile, float[] buf) {
+        throw new UnsupportedOperationException(format + " multiplies its packed tiles directly");
+    }
 
-    /** Floats of a thread's buffer that a tile of the multi-token path needs, besides the kernel outputs. */
+    /** Floats of a thread's buffer that a widened tile needs, or 0 when the kernels read the packed tile. */
     int tileBufferFloats() {
         return colsPadded * TILE;
     }
@@ -179,8 +186,8 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         return TileKernels.MAX_TOKENS;
     }
 
-    /** The multi-token kernel: {@code tokens} packed token rows from token {@code s} times the widened tile. */
-    void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
+    /** The multi-token kernel: {@code tokens} packed token rows from token {@code s} times tile {@code tile}, widened in {@code buf}. */
+    void tileKernel(MatmulScratch in, int tile, int tokens, int s, float[] buf, float[] out, int o) {
         TileKernels.plain(tokens, buf, colsPadded, in.x, s * colsPadded, out, o);
     }
 
@@ -345,11 +352,14 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
         }
         int outOff = tileBufferFloats();
         float[] buf = in.parallel.buffer(worker, outOff + TileKernels.MAX_TOKENS * TILE);
+        boolean widen = outOff > 0;
         for (int tile = from; tile < to; tile++) {
-            dequantizeTile(tile, buf);
+            if (widen) {
+                dequantizeTile(tile, buf);
+            }
             for (int s = 0; s < t; ) {
                 int n = TileKernels.width(t - s, maxTokens());
-                tileKernel(in, n, s, buf, buf, outOff);
+                tileKernel(in, tile, n, s, buf, buf, outOff);
                 epilogue(in, buf, outOff, n, tile, s);
                 s += n;
             }

@@ -325,7 +325,7 @@ public final class Q4Matrix extends CpuMatrix {
     }
 
     @Override
-    void tileKernel(MatmulScratch in, int tokens, int s, float[] buf, float[] out, int o) {
+    void tileKernel(MatmulScratch in, int tile, int tokens, int s, float[] buf, float[] out, int o) {
         TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.qf, s * colsPadded, in.qscale, blocks, s * blocks, out, o);
     }
 
