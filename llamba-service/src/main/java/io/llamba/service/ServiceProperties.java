@@ -57,22 +57,24 @@ public class ServiceProperties implements Validator {
     @Override
     public void validate(Object target, Errors errors) {
         ServiceProperties p = (ServiceProperties) target;
+        // Keys are checked with global errors, not field errors: Spring Boot's failure report
+        // prints a rejected field's value, and a key must not end up in a log.
         List<String> keys = p.security.apiKeys;
         for (int i = 0; i < keys.size(); i++) {
             String k = keys.get(i);
+            String name = PREFIX + ".security.api-keys[" + i + "]";
             if (k == null || k.isBlank()) {
-                errors.rejectValue("security.apiKeys[" + i + "]", "blank", "API keys must not be blank");
+                errors.reject("blank", name + " is blank: API keys must not be blank");
             } else if (k.length() < Security.MIN_KEY_LENGTH) {
-                errors.rejectValue("security.apiKeys[" + i + "]", "short",
-                        "API keys must have at least " + Security.MIN_KEY_LENGTH + " characters");
-            } else if (!k.strip().equals(k) || k.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
-                errors.rejectValue("security.apiKeys[" + i + "]", "charset",
-                        "API keys must be printable ASCII without spaces (they travel in an HTTP header)");
+                errors.reject("short", name + " is too short: API keys must have at least " + Security.MIN_KEY_LENGTH + " characters");
+            } else if (k.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+                errors.reject("charset", name + " holds a space or a character that is not printable ASCII;"
+                        + " API keys travel in an HTTP header");
             }
         }
         if (p.security.requireApiKey && keys.stream().noneMatch(k -> k != null && !k.isBlank())) {
-            errors.rejectValue("security.apiKeys", "missing", "require-api-key is on (the prod profile) but no API key is configured:"
-                    + " set llamba.service.security.api-keys, e.g. through the environment variable LLAMBA_API_KEYS");
+            errors.reject("missing", "require-api-key is on (the prod profile) but no API key is configured:"
+                    + " set " + PREFIX + ".security.api-keys, e.g. through the environment variable LLAMBA_API_KEYS");
         }
         Limits l = p.limits;
         if (l.maxBodySize == null || l.maxBodySize.toBytes() < 1024) {

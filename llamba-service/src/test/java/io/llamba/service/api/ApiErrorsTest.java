@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import tools.jackson.databind.JsonNode;
 
+import static io.llamba.service.support.ApiErrorAssert.error;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -25,25 +26,6 @@ class ApiErrorsTest {
     }
 
     static final String HI = "[{\"role\": \"user\", \"content\": \"Hi\"}]";
-
-    /** Checks the status and error body, and returns the error object. */
-    static JsonNode error(ApiClient.Response r, int status, String type, String param, String code) {
-        assertThat(r.status()).as(r.body()).isEqualTo(status);
-        assertThat(r.header("content-type")).startsWith("application/json");
-        JsonNode error = r.json().get("error");
-        assertThat(error).as(r.body()).isNotNull();
-        assertThat(error.get("type").stringValue()).isEqualTo(type);
-        assertThat(error.has("param")).isTrue();
-        assertThat(error.has("code")).isTrue();
-        if (param == null) {
-            assertThat(error.get("param").isNull()).as(r.body()).isTrue();
-        } else {
-            assertThat(error.get("param").stringValue()).isEqualTo(param);
-        }
-        assertThat(error.get("code").stringValue()).isEqualTo(code);
-        assertThat(error.get("message").stringValue()).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
-        return error;
-    }
 
     ApiClient.Response chat(String body) {
         return api.post("/v1/chat/completions", body);

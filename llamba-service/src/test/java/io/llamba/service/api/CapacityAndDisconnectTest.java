@@ -3,6 +3,7 @@ package io.llamba.service.api;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.llamba.engine.generate.Engine;
 import io.llamba.service.support.ApiClient;
+import io.llamba.service.support.ApiErrorAssert;
 import io.llamba.service.support.ScriptedServiceTest;
 import io.llamba.spring.ai.LlambaResilience;
 import io.llamba.spring.testing.ScriptedModel;
@@ -118,11 +119,11 @@ class CapacityAndDisconnectTest {
 
         for (String body : List.of(LONG_STREAM, LONG_CALL)) {
             ApiClient.Response refused = api.post("/v1/chat/completions", body);
-            JsonNode e = ApiErrorsTest.error(refused, 429, "rate_limit_error", null, "engine_overloaded");
+            JsonNode e = ApiErrorAssert.error(refused, 429, "rate_limit_error", null, "engine_overloaded");
             assertThat(refused.header("retry-after")).isEqualTo("1");
             assertThat(e.get("message").stringValue()).contains("at capacity");
         }
-        ApiErrorsTest.error(api.post("/v1/completions", "{\"prompt\": \"x\"}"), 429, "rate_limit_error", null, "engine_overloaded");
+        ApiErrorAssert.error(api.post("/v1/completions", "{\"prompt\": \"x\"}"), 429, "rate_limit_error", null, "engine_overloaded");
         assertThat(engine.stats().rejected()).isGreaterThanOrEqualTo(3);
     }
 
@@ -132,13 +133,13 @@ class CapacityAndDisconnectTest {
         CircuitBreaker breaker = resilience.circuitBreaker();
         for (int i = 0; i < 5; i++) {
             ApiClient.Response r = api.post("/v1/chat/completions", LONG_CALL);
-            JsonNode e = ApiErrorsTest.error(r, 500, "server_error", null, "internal_error");
+            JsonNode e = ApiErrorAssert.error(r, 500, "server_error", null, "internal_error");
             assertThat(e.get("message").stringValue()).matches("The server failed to answer this request \\(error id [0-9a-f]{8}, in the"
                     + " server log\\)\\.").doesNotContain("scripted backend failure");
         }
         assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.OPEN);
         ApiClient.Response r = api.post("/v1/chat/completions", LONG_STREAM);
-        ApiErrorsTest.error(r, 503, "server_error", null, "backend_unavailable");
+        ApiErrorAssert.error(r, 503, "server_error", null, "backend_unavailable");
         assertThat(r.header("retry-after")).isEqualTo("1");
         assertThat(api.get("/actuator/health/readiness").status()).isEqualTo(503);
         breaker.transitionToClosedState();
