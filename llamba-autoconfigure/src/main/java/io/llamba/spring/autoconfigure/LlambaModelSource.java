@@ -2,6 +2,9 @@ package io.llamba.spring.autoconfigure;
 
 import io.llamba.engine.generate.Engine;
 import io.llamba.engine.generate.EngineObserver;
+import io.llamba.engine.hub.ModelResolver;
+import io.llamba.engine.hub.RepoRef;
+import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelLoader;
 import io.llamba.engine.tokenizer.Tokenizer;
@@ -12,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Where the model and its tokenizer come from, and how the engine is built from them. The one place
@@ -67,10 +71,50 @@ public final class LlambaModelSource {
         }
     }
 
+    /**
+     * The repository a model or tokenizer setting names, or empty for a local path (an existing path
+     * always wins; a setting that is neither is left to the loader, which says the directory is missing).
+     */
+    static Optional<RepoRef> hubReference(@Nullable String setting) {
+        if (setting == null || setting.isBlank() || setting.equals(ModelResolver.BUNDLED_TOKENIZER)) {
+            return Optional.empty();
+        }
+        try {
+            return ModelResolver.hubReference(setting);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The name a model is served under when {@code served-model-name} is unset: a Hub model's
+     * repository id (its snapshot directory is named after a commit), else null for the model's own
+     * name (its directory's).
+     */
+    public static @Nullable String defaultServedModelName(@Nullable String modelSetting) {
+        return hubReference(modelSetting).map(RepoRef::repoId).orElse(null);
+    }
+
     /** Loads the model named by the properties (once), with its tokenizer, into a new engine. */
     public static Engine loadEngine(LlambaProperties properties, @Nullable EngineObserver observer) {
-        Path dir = resolveModel(properties.getModel());
-        Tokenizer tokenizer = tokenizer(dir, properties.getTokenizer());
+        String modelSetting = properties.getModel();
+        String tokenizerSetting = properties.getTokenizer();
+        Path dir;
+        Tokenizer tokenizer;
+        if (hubReference(modelSetting).isPresent() || hubReference(tokenizerSetting).isPresent()
+                || ModelResolver.BUNDLED_TOKENIZER.equals(tokenizerSetting)) {
+            String spec = modelSetting != null ? modelSetting : resolveModel(null).toString();
+            try (ModelResolver resolver = new ModelResolver(properties.toHubOptions())) {
+                ResolvedModel resolved = resolver.resolve(spec, tokenizerSetting);
+                dir = resolved.modelDirectory();
+                tokenizer = resolved.loadTokenizer();
+            } catch (IOException | RuntimeException e) {
+                throw new LlambaModelLoadException(spec, e.getMessage(), e);
+            }
+        } else {
+            dir = resolveModel(modelSetting);
+            tokenizer = tokenizer(dir, tokenizerSetting);
+        }
         Model model;
         try {
             model = ModelLoader.load(dir, properties.toLoadOptions());
