@@ -102,4 +102,13 @@ class ObservabilityTest {
         JsonNode links = api.get("/actuator").json().get("_links");
         assertThat(links.propertyNames()).containsExactlyInAnyOrder("self", "health", "health-path", "info", "prometheus");
     }
+
+    @Test
+    void errorsOutsideTheApiShowNoDetails() {
+        for (String path : new String[] {"/no/such/page", "/actuator/nothing", "/index.html/.."}) {
+            ApiClient.Response r = api.get(path);
+            assertThat(r.status()).as(path).isGreaterThanOrEqualTo(400);
+            assertThat(r.body()).doesNotContain("trace").doesNotContain("Exception").doesNotContain("\tat ");
+        }
+    }
 }
