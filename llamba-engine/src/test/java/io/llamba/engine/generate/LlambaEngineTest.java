@@ -110,4 +110,87 @@ class LlambaEngineTest {
             }
         }
     }
+
+    @Test
+    void greedyTokensAreTheSameAloneOrWith63Others() throws Exception {
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            prompts.add(chat("request " + i + ": " + "llama ".repeat(i % 9)));
+        }
+        EngineOptions noCache = EngineOptions.defaults().withStateCacheBytes(0);
+        List<int[]> alone = new ArrayList<>();
+        try (Engine engine = new Engine(model, TOKENIZER, noCache.withMaxSequences(1))) {
+            for (int[] p : prompts) {
+                alone.add(engine.generate(GenerationRequest.builder(p).maxTokens(12).build()).tokens());
+            }
+        }
+        // 64 at once; a token budget below the prompts' total, so prefill chunks ride along with decoding.
+        try (Engine engine = new Engine(model, TOKENIZER, noCache.withMaxSequences(64).withMaxBatchTokens(160))) {
+            List<GenerationHandle> handles = new ArrayList<>();
+            for (int[] p : prompts) {
+                handles.add(engine.submit(GenerationRequest.builder(p).maxTokens(12).build(), null));
+            }
+            for (int i = 0; i < prompts.size(); i++) {
+                assertThat(handles.get(i).result().get().tokens()).as("request " + i).isEqualTo(alone.get(i));
+            }
+            assertThat(engine.stats().capacity()).isEqualTo(64);
+        }
+    }
+
+    /** Runs conversations of {@code turns} turns, all at once; each reply is appended as text, as a chat client does. */
+    static List<List<GenerationResult>> conversations(Engine engine, int count, int turns) throws Exception {
+        List<List<GenerationResult>> all = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < count; c++) {
+            List<GenerationResult> results = java.util.Collections.synchronizedList(new ArrayList<>());
+            all.add(results);
+            int id = c;
+            threads.add(Thread.ofVirtual().start(() -> {
+                List<ChatMessage> messages = new ArrayList<>();
+                messages.add(ChatMessage.system(id % 2 == 0 ? "You are terse." : "You like llamas."));
+                for (int t = 0; t < turns; t++) {
+                    messages.add(ChatMessage.user("conversation " + id + ", turn " + t));
+                    int[] prompt = new io.llamba.engine.tokenizer.ChatTemplate(TOKENIZER).encode(messages, true);
+                    try {
+                        GenerationResult r = engine.generate(GenerationRequest.builder(prompt).maxTokens(10).build());
+                        results.add(r);
+                        messages.add(ChatMessage.assistant(r.text()));
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        return all;
+    }
+
+    @Test
+    void conversationsGiveTheSameTokensWithTheStateCacheAsWithout() throws Exception {
+        List<List<GenerationResult>> without;
+        List<List<GenerationResult>> with;
+        try (Engine engine = new Engine(model, TOKENIZER, EngineOptions.defaults().withStateCacheBytes(0))) {
+            without = conversations(engine, 6, 5);
+        }
+        try (Engine engine = new Engine(model, TOKENIZER, EngineOptions.defaults().withMaxSequences(4).withStateCacheBytes(64 << 20))) {
+            with = conversations(engine, 6, 5);
+            assertThat(engine.stats().cache().hits()).isPositive();
+            assertThat(engine.stats().cachedPromptTokens()).isPositive();
+        }
+        for (int c = 0; c < 6; c++) {
+            assertThat(with.get(c)).hasSize(5);
+            for (int t = 0; t < 5; t++) {
+                assertThat(with.get(c).get(t).tokens()).as("conversation " + c + " turn " + t).isEqualTo(without.get(c).get(t).tokens());
+                assertThat(with.get(c).get(t).text()).isEqualTo(without.get(c).get(t).text());
+                if (t > 0) {
+                    // At the least, the previous prompt up to its last end of turn is restored: all but its
+                    // generation prompt "<|start_header_id|>assistant<|end_header_id|>\n\n" (13 byte-level tokens).
+                    assertThat(with.get(c).get(t).cachedPromptTokens()).as("conversation " + c + " turn " + t)
+                            .isGreaterThanOrEqualTo(with.get(c).get(t - 1).promptTokens() - 13);
+                }
+            }
+        }
+    }
 }
