@@ -22,10 +22,10 @@ import java.util.TreeMap;
  */
 public final class StateCache {
     /** A cached state whose prefix is the first {@code length} tokens of the looked-up sequence. */
-    public record Hit(int length, StateSnapshot snapshot) {
+    public record Hit(int length, StateSnapshot snapshot, SnapshotKind kind) {
     }
 
-    private record Entry(int[] tokens, StateSnapshot snapshot, long bytes) {
+    private record Entry(int[] tokens, StateSnapshot snapshot, SnapshotKind kind, long bytes) {
     }
 
     /** Bookkeeping per entry beyond the snapshot and its tokens (map node, key, arrays' headers). */
@@ -39,6 +39,7 @@ public final class StateCache {
     private final TreeMap<Integer, Integer> lengths = new TreeMap<>();
     private long bytes;
     private long hits;
+    private long replyHits;
     private long misses;
     private long hitTokens;
     private long stores;
@@ -75,8 +76,11 @@ public final class StateCache {
                 Entry e = entries.get(keys[i]);
                 if (e != null && samePrefix(e.tokens, tokens, ascending[i])) {
                     hits++;
+                    if (e.kind == SnapshotKind.REPLY) {
+                        replyHits++;
+                    }
                     hitTokens += ascending[i];
-                    return new Hit(ascending[i], e.snapshot);
+                    return new Hit(ascending[i], e.snapshot, e.kind);
                 }
             }
         }
@@ -93,12 +97,17 @@ public final class StateCache {
         return e != null && samePrefix(e.tokens, tokens, length);
     }
 
+    /** Stores a {@link SnapshotKind#PROMPT} snapshot; see {@link #put(int[], int, StateSnapshot, SnapshotKind)}. */
+    public boolean put(int[] tokens, int length, StateSnapshot snapshot) {
+        return put(tokens, length, snapshot, SnapshotKind.PROMPT);
+    }
+
     /**
      * Stores the state reached after the first {@code length} tokens, replacing an entry of the same
      * prefix, then drops least recently used entries until the cache fits. Returns false when the
      * entry alone exceeds the capacity (nothing is stored).
      */
-    public synchronized boolean put(int[] tokens, int length, StateSnapshot snapshot) {
+    public synchronized boolean put(int[] tokens, int length, StateSnapshot snapshot, SnapshotKind kind) {
         if (length < 1 || length > tokens.length) {
             throw new IllegalArgumentException("prefix length " + length + " outside 1.." + tokens.length);
         }
@@ -110,7 +119,7 @@ public final class StateCache {
             return false;
         }
         PrefixKey key = hasher.key(tokens, length);
-        Entry old = entries.put(key, new Entry(Arrays.copyOf(tokens, length), snapshot, size));
+        Entry old = entries.put(key, new Entry(Arrays.copyOf(tokens, length), snapshot, kind, size));
         if (old != null) {
             bytes -= old.bytes;
         } else {
@@ -138,7 +147,7 @@ public final class StateCache {
     }
 
     public synchronized StateCacheStats stats() {
-        return new StateCacheStats(capacityBytes, bytes, entries.size(), hits, misses, hitTokens, stores, evictions);
+        return new StateCacheStats(capacityBytes, bytes, entries.size(), hits, replyHits, misses, hitTokens, stores, evictions);
     }
 
     /** Drops every entry (statistics are kept). */

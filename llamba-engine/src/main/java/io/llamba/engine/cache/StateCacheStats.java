@@ -7,15 +7,17 @@ package io.llamba.engine.cache;
  * @param bytes         bytes held now (snapshots plus their token prefixes)
  * @param entries       snapshots held now
  * @param hits          look-ups that found a cached prefix
+ * @param replyHits     hits on a state taken after a generated reply ({@link SnapshotKind#REPLY}): the
+ *                      client resent the reply as the same tokens, so only its new message was prefilled
  * @param misses        look-ups that found none
  * @param hitTokens     prompt tokens restored from snapshots instead of prefilled
  * @param stores        snapshots stored
  * @param evictions     snapshots dropped, least recently used first, to stay within the capacity
  */
-public record StateCacheStats(long capacityBytes, long bytes, int entries, long hits, long misses, long hitTokens,
+public record StateCacheStats(long capacityBytes, long bytes, int entries, long hits, long replyHits, long misses, long hitTokens,
                               long stores, long evictions) {
     /** The statistics of a cache that is off. */
-    public static final StateCacheStats DISABLED = new StateCacheStats(0, 0, 0, 0, 0, 0, 0, 0);
+    public static final StateCacheStats DISABLED = new StateCacheStats(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     public boolean enabled() {
         return capacityBytes > 0;

@@ -1,6 +1,7 @@
 package io.llamba.engine.generate;
 
 import io.llamba.engine.cache.StateCache;
+import io.llamba.engine.cache.SnapshotKind;
 import io.llamba.engine.cache.StateCacheStats;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.Model;
@@ -273,7 +274,7 @@ public final class Engine implements AutoCloseable {
                 observer.step(batch.size(), batch.tokenCount(), System.nanoTime() - t0);
                 promptTokens.addAndGet(prefillTokens);
                 for (Sequence s : snapshotDue) {
-                    store(s.state, s.request.prompt(), s.prefilled);
+                    store(s.state, s.request.prompt(), s.prefilled, SnapshotKind.PROMPT);
                     s.snapshotTaken();
                 }
                 releaseClosing(true);
@@ -401,8 +402,8 @@ public final class Engine implements AutoCloseable {
     }
 
     private void prepareFromCache(Sequence s) {
-        restoreCachedPrefix(s);
-        s.planSnapshots(snapshotPositions(s.request.prompt(), s.prefilled));
+        SnapshotKind restored = restoreCachedPrefix(s);
+        s.planSnapshots(snapshotPositions(s.request.prompt(), s.prefilled, restored));
     }
 
     private boolean continuesClosingTurn(int[] prompt) {
@@ -429,13 +430,16 @@ public final class Engine implements AutoCloseable {
         deferred.clear();
     }
 
-    /** Restores the longest cached prefix of the prompt (one token at least is left to prefill, for the logits). */
-    private void restoreCachedPrefix(Sequence s) {
+    /**
+     * Restores the longest cached prefix of the prompt (one token at least is left to prefill, for
+     * the logits); returns the kind of snapshot restored, or null.
+     */
+    private SnapshotKind restoreCachedPrefix(Sequence s) {
         int[] prompt = s.request.prompt();
         StateCache.Hit hit = cache.lookup(prompt, prompt.length - 1);
         observer.cacheLookup(prompt.length, hit == null ? 0 : hit.length());
         if (hit == null) {
-            return;
+            return null;
         }
         try {
             s.state.restore(hit.snapshot());
@@ -446,33 +450,53 @@ public final class Engine implements AutoCloseable {
         } catch (RuntimeException e) {
             disableCache("restoring a cached state failed", e);
             s.state.reset();
-            return;
+            return null;
         }
         s.prefilled = hit.length();
         s.cachedTokens = hit.length();
         cachedPromptTokens.addAndGet(hit.length());
+        return hit.kind();
     }
 
     /**
-     * Positions after the first and the last turn end of the prompt that lie beyond what was
-     * restored and are not cached yet. Each costs a prefill chunk boundary, hence only these two.
+     * Where to snapshot the prompt beyond the restored prefix {@code [0, from)}; each is a prefill
+     * chunk boundary, so an extra step, hence few: after the first turn end of the prompt (it
+     * usually closes a system prompt other conversations share), when it was not restored; and after
+     * the last one (where the conversation's next request, which resends this prompt plus a reply
+     * and a new message, still agrees), unless it is the only one past a restored reply snapshot.
+     * Then the client resent the previous reply as the very tokens generated, and the snapshot after
+     * this reply will most likely serve the next request the same way. Positions already cached
+     * are skipped.
      */
-    private int[] snapshotPositions(int[] prompt, int from) {
+    private int[] snapshotPositions(int[] prompt, int from, SnapshotKind restored) {
+        boolean turnEndRestored = false;
+        for (int i = 0; i < from; i++) {
+            if (isTurnEnd(prompt[i])) {
+                turnEndRestored = true;
+                break;
+            }
+        }
         int first = -1;
         int last = -1;
+        int count = 0;
         for (int i = from; i < prompt.length; i++) {
             if (isTurnEnd(prompt[i])) {
                 if (first < 0) {
                     first = i + 1;
                 }
                 last = i + 1;
+                count++;
             }
         }
-        if (first < 0) {
-            return new int[0];
+        int[] positions = new int[2];
+        int n = 0;
+        if (first > 0 && !turnEndRestored) {
+            positions[n++] = first;
         }
-        int[] positions = first == last ? new int[]{first} : new int[]{first, last};
-        return Arrays.stream(positions).filter(p -> !cache.contains(prompt, p)).toArray();
+        if (count >= 2 || count == 1 && turnEndRestored && restored != SnapshotKind.REPLY) {
+            positions[n++] = last;
+        }
+        return Arrays.stream(positions, 0, n).filter(p -> !cache.contains(prompt, p)).toArray();
     }
 
     private boolean isTurnEnd(int token) {
@@ -485,13 +509,13 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Snapshots {@code state} (which has consumed {@code tokens[0, length)}) into the cache, unless it is there already. */
-    private void store(SequenceState state, int[] tokens, int length) {
+    private void store(SequenceState state, int[] tokens, int length, SnapshotKind kind) {
         if (!cacheUsable) {
             return;
         }
         try {
             if (!cache.contains(tokens, length)) {
-                cache.put(tokens, length, state.snapshot());
+                cache.put(tokens, length, state.snapshot(), kind);
             }
         } catch (RuntimeException e) {
             disableCache("snapshotting a state failed", e);
@@ -517,7 +541,7 @@ public final class Engine implements AutoCloseable {
         for (Sequence s : closing) {
             if (stepRan) {
                 int[] turn = s.closingTurn;
-                store(s.state, turn, turn.length);
+                store(s.state, turn, turn.length, SnapshotKind.REPLY);
             }
             pool.release(s.state);
             s.closingTurn = null;

@@ -44,6 +44,7 @@ class StateCacheTest {
         int[] longer = Arrays.copyOf(conv, 150);
         StateCache.Hit hit = cache.lookup(longer, longer.length - 1);
         assertThat(hit.length()).isEqualTo(90);
+        assertThat(hit.kind()).isEqualTo(SnapshotKind.PROMPT);
         assertThat(((Snap) hit.snapshot()).tag()).isEqualTo("90");
 
         // The limit excludes longer prefixes (the engine keeps one token to prefill).

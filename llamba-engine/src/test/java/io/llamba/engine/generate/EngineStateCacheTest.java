@@ -97,6 +97,8 @@ class EngineStateCacheTest {
             awaitSlotsFree(engine);
             EngineStats stats = engine.stats();
             assertThat(stats.cache().hits()).isEqualTo(5);
+            // The replies were resent as the very tokens generated: each turn restored the previous reply's snapshot.
+            assertThat(stats.cache().replyHits()).isEqualTo(5);
             assertThat(stats.cache().misses()).isEqualTo(1);
             assertThat(stats.cachedPromptTokens()).isEqualTo(with.stream().mapToLong(t -> t.result().cachedPromptTokens()).sum());
             assertThat(stats.cache().bytes()).isPositive().isLessThanOrEqualTo(stats.cache().capacityBytes());
