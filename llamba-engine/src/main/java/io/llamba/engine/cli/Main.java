@@ -14,7 +14,7 @@ public final class Main {
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand(), new BenchServingCommand());
+                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand());
     }
 
     public static void main(String[] args) {
