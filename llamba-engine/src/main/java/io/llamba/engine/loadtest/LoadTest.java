@@ -63,8 +63,14 @@ public final class LoadTest {
     record Expected(String text, String finishReason, String id) {
     }
 
-    /** Runs the test; returns the report (also printed). */
+    /** Runs the test once (the HTTP client is closed at the end); returns the report. */
     public LoadTestReport run() throws InterruptedException {
+        try (http) {
+            return runOnce();
+        }
+    }
+
+    private LoadTestReport runOnce() throws InterruptedException {
         String model = config.model() != null ? config.model() : discoverModel();
         LoadTestReport report = new LoadTestReport(config, model);
         try (ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -184,6 +190,9 @@ public final class LoadTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             check.broken("interrupted");
+        } catch (RuntimeException e) {
+            // A fault of this client, not of the service; still counted, so no request goes missing.
+            check.broken("load-test client failure: " + e);
         }
         return new Result(check, System.nanoTime() - start);
     }
