@@ -6,6 +6,7 @@ import io.llamba.engine.generate.EngineStats;
 import io.llamba.engine.generate.GenerationHandle;
 import io.llamba.engine.generate.GenerationRequest;
 import io.llamba.engine.generate.GenerationResult;
+import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelInfo;
@@ -16,7 +17,6 @@ import io.llamba.engine.tokenizer.Tokenizer;
 
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,9 +50,9 @@ final class BenchServingCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: bench-serving --model DIR [--concurrency 1,4,16,64] [--duration S] [--prompt-tokens N] [--max-tokens N]
+                Usage: bench-serving --model M [--concurrency 1,4,16,64] [--duration S] [--prompt-tokens N] [--max-tokens N]
                                      [--turns N] [--user-tokens N] [--reply-tokens N] [--skip-concurrency] [--skip-conversation]
-                                     [--tokenizer FILE] [--threads N] [--backend auto|cpu|cuda]
+                                     [--tokenizer T] [--threads N] [--backend auto|cpu|cuda] [--pull-strategy S]
 
                 Part one: at each concurrency C, C clients each send a request (a distinct chat prompt, greedy)
                 and the next one as soon as it ends. Once every client has its first token, a window of S
@@ -64,7 +64,7 @@ final class BenchServingCommand implements Command {
                 over the same model, with and without the state cache, the two in turn; printed per turn are the
                 prompt length, the tokens restored from the cache, and the time to first token of each.
 
-                  --model DIR          model directory (config.json and safetensors weights)
+                %s
                   --concurrency LIST   concurrent clients, comma-separated (default 1,4,16,64)
                   --duration S         measurement window per concurrency in seconds (default 30)
                   --prompt-tokens N    prompt length in part one, chat template included (default 32)
@@ -74,14 +74,14 @@ final class BenchServingCommand implements Command {
                   --reply-tokens N     most tokens per reply in part two (default 16)
                   --skip-concurrency   run part two only
                   --skip-conversation  run part one only
-                  --tokenizer FILE     tokenizer.json or tokenizer.model (default: the model's, else Llama 3)
+                  --tokenizer T        as for generate (default: the model's, else its teacher's, else Llama 3)
                   --threads N          CPU threads (default: all processors)
-                  --backend B          auto (default), cpu or cuda""";
+                  --backend B          auto (default), cpu or cuda""".formatted(CliSupport.MODEL_HELP);
     }
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CliSupport.modelDir(o);
+        CliSupport.ModelArgs modelArgs = CliSupport.modelArgs(o, err, true);
         int[] levels = o.has("concurrency") ? o.intList("concurrency") : new int[]{1, 4, 16, 64};
         double duration = o.number("duration", 30);
         int promptTokens = o.integer("prompt-tokens", 32);
@@ -91,7 +91,6 @@ final class BenchServingCommand implements Command {
         int replyTokens = o.integer("reply-tokens", 16);
         boolean skipConcurrency = o.flag("skip-concurrency");
         boolean skipConversation = o.flag("skip-conversation");
-        String tokenizerArg = o.string("tokenizer", null);
         LoadOptions load = CliSupport.loadOptions(o);
         o.checkAllUsed();
         for (int c : levels) {
@@ -108,9 +107,10 @@ final class BenchServingCommand implements Command {
         requirePositive("user-tokens", userTokens);
         requirePositive("reply-tokens", replyTokens);
 
-        Tokenizer tokenizer = CliSupport.tokenizer(dir, tokenizerArg);
+        ResolvedModel resolved = modelArgs.resolve();
+        Tokenizer tokenizer = resolved.loadTokenizer();
         long started = System.nanoTime();
-        try (Model model = ModelLoader.load(dir, load)) {
+        try (Model model = ModelLoader.load(resolved.modelDirectory(), load)) {
             ModelInfo info = model.info();
             out.printf(Locale.ROOT, "model: %s (%s), %.2f GB of weights, %s per sequence state; %s%n", info.name(), info.details()
                             .getOrDefault("weight_dtype", "?"), info.weightBytes() / 1e9, mib(info.stateBytesPerSequence()), info.device());
