@@ -118,6 +118,10 @@ class EngineStateCacheTest {
             assertThat(with.get(t).result().cachedPromptTokens()).as("turn " + t)
                     .isEqualTo(prev.promptLength() + prev.result().tokens().length + 1);
         }
+        // So what a turn prefills does not grow with the conversation: one user message and the headers.
+        List<Integer> prefilled = with.subList(1, 6).stream().map(t -> t.promptLength() - t.result().cachedPromptTokens()).toList();
+        assertThat(prefilled).containsOnly(prefilled.getFirst());
+        assertThat(with.get(5).promptLength()).isGreaterThan(4 * prefilled.getFirst());
         // Prefill fed: every prompt in full without the cache, only the new turns with it.
         long saved = with.stream().mapToLong(t -> t.result().cachedPromptTokens()).sum();
         // The cache costs one token per turn: the reply's final <|eot_id|>, fed so the next turn finds it.
