@@ -5,6 +5,7 @@ import io.llamba.service.api.ServedModel;
 import io.llamba.service.api.completions.TextCompletions;
 import io.llamba.service.security.ApiKeyWebFilter;
 import io.llamba.service.security.RequestSizeWebFilter;
+import io.llamba.service.security.SecurityHeadersWebFilter;
 import io.llamba.spring.ai.LlambaChatModel;
 import io.micrometer.observation.ObservationRegistry;
 import org.springframework.beans.factory.ObjectProvider;
@@ -49,6 +50,11 @@ public class ServiceConfiguration {
     @Bean
     ApiKeyWebFilter apiKeyWebFilter(ServiceProperties properties, JsonMapper mapper) {
         return new ApiKeyWebFilter(properties, mapper);
+    }
+
+    @Bean
+    SecurityHeadersWebFilter securityHeadersWebFilter() {
+        return new SecurityHeadersWebFilter();
     }
 
     @Bean

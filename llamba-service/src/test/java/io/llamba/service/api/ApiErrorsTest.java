@@ -109,6 +109,19 @@ class ApiErrorsTest {
     }
 
     @Test
+    void aChunkedBodyOverTheLimitIsRefusedAsItArrives() throws Exception {
+        // No Content-Length: the body is counted as it arrives.
+        byte[] body = ("{\"messages\": [{\"role\": \"user\", \"content\": \"" + "x".repeat(70_000) + "\"}]}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
+                .newBuilder(java.net.URI.create(api.baseUrl() + "/v1/chat/completions"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(413);
+        assertThat(r.body()).contains("\"code\":\"request_too_large\"");
+    }
+
+    @Test
     void unknownModelsAre404() {
         JsonNode e = error(chat("{\"model\": \"gpt-4o\", \"messages\": " + HI + "}"), 404, "invalid_request_error", "model",
                 "model_not_found");

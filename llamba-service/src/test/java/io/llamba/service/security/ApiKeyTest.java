@@ -58,7 +58,14 @@ class ApiKeyTest {
 
     @Test
     void thePageAndTheProbesNeedNoKey() {
-        assertThat(api.get("/").status()).isEqualTo(200);
+        ApiClient.Response page = api.get("/");
+        assertThat(page.status()).isEqualTo(200);
+        // The page runs only its own script and talks only to this server.
+        assertThat(page.header("content-security-policy")).contains("script-src 'self'").contains("connect-src 'self'")
+                .doesNotContain("unsafe-inline");
+        assertThat(page.header("x-content-type-options")).isEqualTo("nosniff");
+        assertThat(page.body()).contains("<script src=\"chat.js\"></script>").doesNotContain("<script>");
+        assertThat(api.get("/chat.js").status()).isEqualTo(200);
         assertThat(api.get("/actuator/health/readiness").status()).isEqualTo(200);
         assertThat(api.get("/actuator/prometheus").status()).isEqualTo(200);
     }
