@@ -135,5 +135,8 @@ class ApiErrorsTest {
     void unknownPathsAndMethodsGetApiErrors() {
         error(api.get("/v1/embeddings"), 404, "not_found_error", null, "not_found");
         error(api.get("/v1/chat/completions"), 405, "invalid_request_error", null, "method_not_allowed");
+        // A base URL without /v1 is told where the API is.
+        assertThat(error(api.post("/chat/completions", "{\"messages\": " + HI + "}"), 404, "not_found_error", null, "not_found")
+                .get("message").stringValue()).contains("The API is under /v1");
     }
 }

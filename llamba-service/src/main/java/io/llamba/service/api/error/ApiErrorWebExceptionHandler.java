@@ -31,9 +31,14 @@ public class ApiErrorWebExceptionHandler implements WebExceptionHandler {
         this.properties = properties;
     }
 
+    /**
+     * API paths, and the API's paths without {@code /v1}: a client whose base URL lacks it (Spring AI
+     * 1.x habits: 2.0's OpenAI client appends only "/chat/completions") hears where the API is.
+     */
     static boolean isApi(ServerWebExchange exchange) {
         String path = exchange.getRequest().getPath().pathWithinApplication().value();
-        return path.startsWith(API_PREFIX) || path.equals("/v1");
+        return path.startsWith(API_PREFIX) || path.equals("/v1") || path.startsWith("/chat/") || path.equals("/completions")
+                || path.startsWith("/models");
     }
 
     @Override
