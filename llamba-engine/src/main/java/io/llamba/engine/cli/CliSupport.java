@@ -1,5 +1,6 @@
 package io.llamba.engine.cli;
 
+import io.llamba.engine.demo.DemoModel;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.tokenizer.Tokenizer;
@@ -28,9 +29,9 @@ final class CliSupport {
         return new LoadOptions(backend, threads);
     }
 
-    /** The model directory of --model. */
+    /** The model directory of --model; without --model, the embedded demo model. */
     static Path modelDir(Options o) {
-        return o.path("model");
+        return o.has("model") ? o.path("model") : DemoModel.directory();
     }
 
     /**

@@ -39,7 +39,8 @@ final class GenerateCommand implements Command {
                 Renders the prompt with the Llama 3 chat template, streams the reply to stdout and prints
                 prefill and decode speed (tok/s) to stderr.
 
-                  --model DIR        model directory (config.json and safetensors weights)
+                  --model DIR        model directory (config.json and safetensors weights);
+                                     default: the embedded demo model
                   --prompt TEXT      the user message
                   --system TEXT      a system message
                   --max-tokens N     most tokens to generate (default 256)

@@ -25,13 +25,14 @@ final class LogitsCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: logits --model DIR --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
+                Usage: logits [--model DIR] --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
 
                 Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:
                 one row of vocab_size floats for the last position, or one per position with
                 --all-positions. For comparing the engine with any reference implementation.
 
-                  --model DIR        model directory (config.json and safetensors weights)
+                  --model DIR        model directory (config.json and safetensors weights);
+                                     default: the embedded demo model
                   --ids LIST         comma-separated token ids
                   --all-positions    print a row for every position, not only the last
                   --threads N        CPU threads (default: all processors)
@@ -40,7 +41,7 @@ final class LogitsCommand implements Command {
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) {
-        Path dir = o.path("model");
+        Path dir = CliSupport.modelDir(o);
         int[] ids = o.intList("ids");
         boolean all = o.flag("all-positions");
         LoadOptions load = CliSupport.loadOptions(o);
