@@ -44,7 +44,7 @@ from model import Llamba, config_dict  # noqa: E402
 PRESETS = {
     # 4.29M parameters, 8.6 MB in BF16
     "demo": dict(d_model=256, n_layer=6, intermediate_size=512, d_state=64, n_v_heads=8, n_qk_heads=2,
-                 vocab=1024, steps=3000, batch_tokens=65536, lr=2e-3, examples=400000),
+                 vocab=1024, steps=3600, batch_tokens=65536, lr=2e-3, examples=600000),
     "tiny": dict(d_model=64, n_layer=2, intermediate_size=128, d_state=16, n_v_heads=4, n_qk_heads=2,
                  vocab=512, steps=150, batch_tokens=4096, lr=3e-3, examples=6000),
 }
@@ -339,6 +339,8 @@ def main(argv=None):
     ap.add_argument("--families", default=",".join(FAMILY_WEIGHTS), help="families trained (for experiments)")
     ap.add_argument("--model-size", help="d_model,n_layer,intermediate,d_state,heads,qk_heads (for experiments)")
     ap.add_argument("--eval-every", type=int, default=500, help="steps between quick evaluations (0: none)")
+    ap.add_argument("--max-train-seconds", type=float, default=0,
+                    help="stop training early after this long (a guard for time-limited machines; 0: none)")
     args = ap.parse_args(argv)
     p = dict(PRESETS[args.preset])
     if args.model_size:
@@ -401,7 +403,11 @@ def main(argv=None):
     seen_tokens = seen_targets = 0
     loss_acc, loss_n = 0.0, 0
     model.train()
+    steps_done = 0
     for step in range(p["steps"]):
+        if args.max_train_seconds and time.time() - t_train > args.max_train_seconds:
+            log(f"STOPPED EARLY at step {step} of {p['steps']}: --max-train-seconds {args.max_train_seconds} reached")
+            break
         if not batches:
             batches = make_batches(data, p["batch_tokens"], np_rng)
         ids, labels = collate(data, batches.pop(), device)
@@ -416,8 +422,9 @@ def main(argv=None):
         opt.step()
         seen_tokens += ids.numel()
         seen_targets += int((labels >= 0).sum())
-        loss_acc += float(loss)
+        loss_acc += float(loss.detach())
         loss_n += 1
+        steps_done = step + 1
         if (step + 1) % 50 == 0 or step == 0 or step + 1 == p["steps"]:
             el = time.time() - t_train
             log(f"step {step + 1}/{p['steps']} loss {loss_acc / loss_n:.4f} lr {lr_at(step):.2e} "
@@ -430,7 +437,7 @@ def main(argv=None):
                 + f"; {c}/{n}")
             model.train()
     train_s = time.time() - t_train
-    log(f"trained {p['steps']} steps in {train_s:.0f} s: {seen_tokens} tokens ({seen_targets} target tokens)")
+    log(f"trained {steps_done} steps in {train_s:.0f} s: {seen_tokens} tokens ({seen_targets} target tokens)")
 
     model_dir = os.path.join(args.out, "model")
     export(model.eval(), tok, cfg_dict, model_dir)
