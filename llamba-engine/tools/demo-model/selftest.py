@@ -159,6 +159,15 @@ def test_tasks():
     check(not tasks.check_call('{"name": "get_weather", "parameters": {"city": "X"}}', w[0].expected()[0]),
           "call checker rejects another city")
     check(any(e.tools for e in tr if e.family != "weather"), "tools are sometimes offered to other families")
+    cc = tasks.TaskGenerator(copy_curriculum=True)
+    rng = tasks.SplitMix64(12)
+    tr2 = [cc.example(f, rng, tasks.TRAIN) for f in ("weather", "echo") * 500]
+    check(not any(tasks.is_heldout(t, e.key) for e in tr2), "copy curriculum: no held-out item")
+    made_up = [e for e in tr2 if e.family == "weather" and e.key[8:] not in t["weather"]["cities"]]
+    check(0.65 < len(made_up) / 500 < 0.8, f"copy curriculum: {len(made_up)}/500 weather conversations name made-up cities")
+    check(all(e.expected()[0] in e.messages[0][1] for e in tr2 if e.family == "echo"), "echo answers repeat the prompt")
+    check([e.messages for e in cc.eval_examples(50, 0)] == [e.messages for e in ev[:50]],
+          "copy curriculum leaves the evaluation prompts unchanged")
 
 
 if __name__ == "__main__":

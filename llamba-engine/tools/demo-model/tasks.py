@@ -113,8 +113,28 @@ def render_call(name: str, parameters: dict) -> str:
     return json.dumps({"name": name, "parameters": parameters})
 
 
+# --copy-curriculum (training only): made-up names that no model can memorize, so copying is the
+# only way to get them right. Onset, vowel and coda give ~3000 syllables; names have 1 to 3.
+_ONSETS = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br",
+           "ch", "cr", "dr", "gr", "kr", "pl", "pr", "sh", "st", "tr"]
+_VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ia", "ou"]
+_CODAS = ["", "", "n", "r", "l", "s", "m", "k", "nd", "rt", "st"]
+ECHO_TEMPLATES = ["Repeat after me: {text}", "Say exactly this: {text}", "Echo: {text}"]
+
+
+def made_up_word(rng: SplitMix64) -> str:
+    n = 1 + rng.below(3)
+    return "".join(_ONSETS[rng.below(len(_ONSETS))] + _VOWELS[rng.below(len(_VOWELS))] + _CODAS[rng.below(len(_CODAS))]
+                   for _ in range(n)).capitalize()
+
+
 class TaskGenerator:
-    def __init__(self, tasks: dict | None = None):
+    def __init__(self, tasks: dict | None = None, copy_curriculum: bool = False):
+        """copy_curriculum (training only, not used by the released model): 60% of the training weather
+        conversations name made-up cities (made_up_word), and 30% of the rest tasks.json-syllable
+        names as without it (~72% made up in all, against 30%); the auxiliary family "echo" (repeat
+        a made-up phrase) is available."""
+        self.copy_curriculum = copy_curriculum
         self.t = tasks if tasks is not None else load_tasks()
         w = self.t["weather"]
         self.cities_by_split = {s: [c for c in w["cities"] if is_heldout(self.t, "weather:" + c) == (s == EVAL)]
@@ -180,6 +200,15 @@ class TaskGenerator:
             answer = cfg["answer"].format(country=country, capital=capital)
         elif family == "weather":
             return self._weather(rng, split, system)
+        elif family == "echo" and self.copy_curriculum and split == TRAIN:
+            while True:
+                text = " ".join(made_up_word(rng).lower() if rng.below(2) else made_up_word(rng)
+                                for _ in range(1 + rng.below(3)))
+                key = "echo:" + text
+                if self._in_split(key, split):
+                    break
+            user = ECHO_TEMPLATES[rng.below(len(ECHO_TEMPLATES))].format(text=text)
+            answer = text
         else:
             raise ValueError(f"unknown family {family!r}")
         tools = [self._tool(rng)] if rng.below(10) == 0 else []  # sometimes a tool is offered but not needed
@@ -187,7 +216,12 @@ class TaskGenerator:
 
     def _weather(self, rng: SplitMix64, split: str, system: str) -> Example:
         w = self.t["weather"]
-        if split == TRAIN and rng.below(10) < 3:
+        if split == TRAIN and self.copy_curriculum and rng.below(10) < 6:
+            while True:
+                city = made_up_word(rng) + (" " + made_up_word(rng) if rng.below(5) == 0 else "")
+                if self._in_split("weather:" + city, split) and city not in w["cities"]:
+                    break
+        elif split == TRAIN and rng.below(10) < 3:
             # Made-up names (training only) teach copying a name the model has never seen.
             while True:
                 syl = w["syllables"]

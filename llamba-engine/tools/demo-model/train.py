@@ -49,6 +49,8 @@ PRESETS = {
                  vocab=512, steps=150, batch_tokens=4096, lr=3e-3, examples=6000),
 }
 FAMILY_WEIGHTS = {"arithmetic": 25, "reverse": 20, "count": 10, "capital": 15, "weather": 30}
+# --copy-curriculum: more weather, plus the training-only echo family (tasks.TaskGenerator)
+COPY_CURRICULUM_WEIGHTS = {"arithmetic": 20, "reverse": 15, "count": 8, "capital": 12, "weather": 35, "echo": 10}
 TOKENIZER_EXAMPLES = 20000
 MAX_NEW_TOKENS = 48
 EVAL_SEED = 0  # eval-demo's default seed
@@ -69,9 +71,9 @@ def conversations(gen: tasks.TaskGenerator, rng: tasks.SplitMix64, n: int, weigh
         yield ex
 
 
-def train_tokenizer(gen, seed, vocab) -> bpe.Tokenizer:
+def train_tokenizer(gen, seed, vocab, weights=None) -> bpe.Tokenizer:
     texts = ["system", "user", "assistant", "ipython"]
-    for ex in conversations(gen, tasks.SplitMix64(seed * 7919 + 1), TOKENIZER_EXAMPLES):
+    for ex in conversations(gen, tasks.SplitMix64(seed * 7919 + 1), TOKENIZER_EXAMPLES, weights):
         texts += ["\n\n" + c for _, c in tasks.render_tools(ex.system, ex.messages, ex.tools)]
     return bpe.Tokenizer(bpe.train(texts, vocab))
 
@@ -79,9 +81,9 @@ def train_tokenizer(gen, seed, vocab) -> bpe.Tokenizer:
 _WORKER = {}
 
 
-def _init_worker(merges, weights):
+def _init_worker(merges, weights, copy_curriculum):
     _WORKER["tok"] = bpe.Tokenizer(merges)
-    _WORKER["gen"] = tasks.TaskGenerator()
+    _WORKER["gen"] = tasks.TaskGenerator(copy_curriculum=copy_curriculum)
     _WORKER["weights"] = weights
 
 
@@ -98,14 +100,14 @@ def _shard(args):
     return out
 
 
-def make_data(tok, seed, n, workers, weights):
+def make_data(tok, seed, n, workers, weights, copy_curriculum=False):
     shards = 64
     jobs = [(seed * 1_000_003 + 17 + s, n // shards + (1 if s < n % shards else 0)) for s in range(shards)]
     if workers > 1:
-        with mp.get_context("fork").Pool(workers, _init_worker, (tok.merges, weights)) as pool:
+        with mp.get_context("fork").Pool(workers, _init_worker, (tok.merges, weights, copy_curriculum)) as pool:
             parts = pool.map(_shard, jobs)
     else:
-        _init_worker(tok.merges, weights)
+        _init_worker(tok.merges, weights, copy_curriculum)
         parts = [_shard(j) for j in jobs]
     return [e for p in parts for e in p]
 
@@ -336,7 +338,10 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1), help="data generation processes")
     ap.add_argument("--eval-n", type=int, default=500, help="held-out prompts evaluated at the end")
     ap.add_argument("--sample-n", type=int, default=20, help="prompts in the greedy parity sample")
-    ap.add_argument("--families", default=",".join(FAMILY_WEIGHTS), help="families trained (for experiments)")
+    ap.add_argument("--families", help="families trained, comma-separated (for experiments; default all)")
+    ap.add_argument("--copy-curriculum", action="store_true",
+                    help="made-up city names in 60%% of the weather conversations and the echo family (training "
+                         "data only; the evaluation is unchanged). Not used for the released model: see the README")
     ap.add_argument("--model-size", help="d_model,n_layer,intermediate,d_state,heads,qk_heads (for experiments)")
     ap.add_argument("--eval-every", type=int, default=500, help="steps between quick evaluations (0: none)")
     ap.add_argument("--max-train-seconds", type=float, default=0,
@@ -358,16 +363,17 @@ def main(argv=None):
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)"))
     log(f"preset {args.preset}: {json.dumps(p)}; seed {args.seed}")
 
-    gen = tasks.TaskGenerator()
+    base_weights = COPY_CURRICULUM_WEIGHTS if args.copy_curriculum else FAMILY_WEIGHTS
+    weights = {f: base_weights[f] for f in args.families.split(",")} if args.families else base_weights
+    gen = tasks.TaskGenerator(copy_curriculum=args.copy_curriculum)
     t0 = time.time()
-    tok = train_tokenizer(gen, args.seed, p["vocab"])
+    tok = train_tokenizer(gen, args.seed, p["vocab"], weights if args.copy_curriculum else None)
     tok.save(os.path.join(args.out, "tokenizer.json"))
     log(f"tokenizer: {tok.n_regular} regular + 256 special tokens, {len(tok.merges)} merges, "
         f"sha256 {sha256_file(os.path.join(args.out, 'tokenizer.json'))[:16]} ({time.time() - t0:.1f} s)")
 
     t0 = time.time()
-    weights = {f: FAMILY_WEIGHTS[f] for f in args.families.split(",")}
-    data = make_data(tok, args.seed, p["examples"], args.workers, weights)
+    data = make_data(tok, args.seed, p["examples"], args.workers, weights, args.copy_curriculum)
     lengths = np.array([len(x) for x, _ in data])
     n_target = int(sum(t.sum() for _, t in data))
     log(f"data: {len(data)} conversations, {lengths.sum()} tokens (length {lengths.min()}..{lengths.max()}, "
