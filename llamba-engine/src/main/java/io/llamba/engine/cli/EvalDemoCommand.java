@@ -6,6 +6,7 @@ import io.llamba.engine.demo.DemoItem;
 import io.llamba.engine.demo.DemoTasks;
 import io.llamba.engine.generate.Engine;
 import io.llamba.engine.generate.EngineOptions;
+import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelLoader;
@@ -30,7 +31,8 @@ final class EvalDemoCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: eval-demo [--n N] [--seed S] [--model DIR] [--batch N] [--verbose] [--threads N] [--backend auto|cpu|cuda]
+                Usage: eval-demo [--n N] [--seed S] [--model M] [--batch N] [--verbose] [--threads N] [--backend auto|cpu|cuda]
+                                 [--pull-strategy S]
 
                 Generates N prompts of the demo model's task families (arithmetic, reverse, count,
                 capital, weather tool calling) from items never used in training, answers them greedily
@@ -39,11 +41,11 @@ final class EvalDemoCommand implements Command {
 
                   --n N              prompts, the families in turn (default 500)
                   --seed S           which prompts (default 0)
-                  --model DIR        model directory (default: the embedded demo model)
+                %s
                   --batch N          sequences decoded together (default 16)
                   --verbose          print every wrong reply to stderr
                   --threads N        CPU threads (default: all processors)
-                  --backend B        auto (default), cpu or cuda""";
+                  --backend B        auto (default), cpu or cuda""".formatted(CliSupport.MODEL_HELP);
     }
 
     @Override
@@ -58,12 +60,14 @@ final class EvalDemoCommand implements Command {
             throw new UsageException("--batch must be positive, got " + batch);
         }
         boolean verbose = o.flag("verbose");
-        Path dir = CliSupport.modelDir(o);
+        CliSupport.ModelArgs modelArgs = CliSupport.modelArgs(o, err, false);
         LoadOptions load = CliSupport.loadOptions(o);
         o.checkAllUsed();
 
         List<DemoItem> items = DemoTasks.load().evalItems(n, seed);
-        Tokenizer tokenizer = CliSupport.tokenizer(dir, null);
+        ResolvedModel resolved = modelArgs.resolve();
+        Path dir = resolved.modelDirectory();
+        Tokenizer tokenizer = resolved.loadTokenizer();
         long t0 = System.nanoTime();
         try (Model model = ModelLoader.load(dir, load);
              Engine engine = new Engine(model, tokenizer, EngineOptions.defaults().withMaxSequences(batch).withMaxQueued(n))) {

@@ -34,7 +34,7 @@ public final class TokenizeCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: llamba-engine.jar tokenize [--tokenizer FILE] [--allow-special] < texts.jsonl
+                Usage: tokenize [--tokenizer FILE] [--allow-special] < texts.jsonl
 
                 Reads one JSON object per line from standard input, each with a string field "text",
                 and writes one line {"ids": [...]} per input line to standard output, in order.
@@ -58,7 +58,7 @@ public final class TokenizeCommand implements Command {
     @Override
     public int run(Options options, PrintStream out, PrintStream err) throws Exception {
         boolean allowSpecial = options.flag("allow-special");
-        Tokenizer tokenizer = TokenizerOption.load(options);
+        Tokenizer tokenizer = TokenizerOption.load(options, err);
         options.checkAllUsed();
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
         StringBuilder sb = new StringBuilder();
