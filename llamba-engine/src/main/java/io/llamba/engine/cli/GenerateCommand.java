@@ -32,7 +32,7 @@ final class GenerateCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: generate --model M --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
+                Usage: generate [--model M] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
                                 [--top-k K] [--top-p P] [--min-p P] [--stop TEXT] [--tokenizer FILE] [--raw]
                                 [--threads N] [--backend auto|cpu|cuda] [--pull-strategy S]
 

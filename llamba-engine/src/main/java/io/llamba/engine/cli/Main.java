@@ -10,11 +10,11 @@ import java.util.Set;
 public final class Main {
     /** Option names that take no value, across all commands. */
     static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "skip-concurrency",
-            "skip-conversation");
+            "skip-conversation", "verbose");
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new PullCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand());
+                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand(), new EvalDemoCommand());
     }
 
     public static void main(String[] args) {
