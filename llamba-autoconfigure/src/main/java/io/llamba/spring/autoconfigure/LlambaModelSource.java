@@ -1,5 +1,6 @@
 package io.llamba.spring.autoconfigure;
 
+import io.llamba.engine.demo.DemoModel;
 import io.llamba.engine.generate.Engine;
 import io.llamba.engine.generate.EngineObserver;
 import io.llamba.engine.hub.ModelResolver;
@@ -25,14 +26,20 @@ public final class LlambaModelSource {
     private LlambaModelSource() {
     }
 
+    /** The name the embedded demo model is served under when served-model-name is unset. */
+    public static final String DEMO_MODEL_NAME = "llamba-demo";
+
     /**
-     * The model used when {@code spring.ai.llamba.model} is unset. The embedded demo model
-     * ({@code io.llamba.engine.demo.DemoModel}) is not part of the engine yet; until it is, an unset
-     * model is a startup error saying what to set.
+     * The model used when {@code spring.ai.llamba.model} is unset: the engine's embedded demo model
+     * ({@link DemoModel}, a tiny Llamba trained by the project), extracted once into a local cache
+     * directory ({@code LLAMBA_CACHE_DIR}, else {@code ~/.cache/llamba}).
      */
     static Path defaultModel() {
-        throw new LlambaModelLoadException(null, "no model is configured and this build has no embedded default model: set "
-                + LlambaProperties.PREFIX + ".model to a model directory (config.json and model.safetensors)", null);
+        try {
+            return DemoModel.directory();
+        } catch (RuntimeException e) {
+            throw new LlambaModelLoadException("the embedded demo model", e.getMessage(), e);
+        }
     }
 
     /** The model directory {@code spring.ai.llamba.model} names, or the default one. */
@@ -87,11 +94,14 @@ public final class LlambaModelSource {
     }
 
     /**
-     * The name a model is served under when {@code served-model-name} is unset: a Hub model's
-     * repository id (its snapshot directory is named after a commit), else null for the model's own
-     * name (its directory's).
+     * The name a model is served under when {@code served-model-name} is unset: {@value #DEMO_MODEL_NAME}
+     * for the embedded model, a Hub model's repository id (its snapshot directory is named after a
+     * commit), else null for the model's own name (its directory's).
      */
     public static @Nullable String defaultServedModelName(@Nullable String modelSetting) {
+        if (modelSetting == null || modelSetting.isBlank()) {
+            return DEMO_MODEL_NAME; // its directory is named after a content hash
+        }
         return hubReference(modelSetting).map(RepoRef::repoId).orElse(null);
     }
 
