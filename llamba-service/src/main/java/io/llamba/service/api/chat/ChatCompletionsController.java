@@ -17,6 +17,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.core.scheduler.Scheduler;
 
 import java.time.Instant;
@@ -46,7 +47,8 @@ public class ChatCompletionsController {
     @PostMapping("/v1/chat/completions")
     public Mono<Void> create(ServerHttpRequest httpRequest, ServerHttpResponse response) {
         long retryAfter = properties.retryAfterSeconds();
-        return ApiResponses.body(httpRequest).flatMap(body -> {
+        // Parsing and tokenizing the prompt are CPU work: off the network threads.
+        return ApiResponses.body(httpRequest).publishOn(Schedulers.parallel()).flatMap(body -> {
             ChatCompletionRequest request = ChatCompletionRequest.read(RequestJson.parse(body, responses.mapper()),
                     properties.getLimits(), responses.mapper());
             served.check(request.model());

@@ -19,6 +19,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Instant;
@@ -56,7 +57,8 @@ public class CompletionsController {
     @PostMapping("/v1/completions")
     public Mono<Void> create(ServerHttpRequest httpRequest, ServerHttpResponse response) {
         long retryAfter = properties.retryAfterSeconds();
-        return ApiResponses.body(httpRequest).flatMap(body -> {
+        // Parsing and tokenizing the prompt are CPU work: off the network threads.
+        return ApiResponses.body(httpRequest).publishOn(Schedulers.parallel()).flatMap(body -> {
             RequestJson json = RequestJson.parse(body, responses.mapper());
             served.check(json.string("model").orElse(null));
             String prompt = prompt(json);

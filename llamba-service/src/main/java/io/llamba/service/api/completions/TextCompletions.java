@@ -78,7 +78,7 @@ public final class TextCompletions {
             Integer maxTokens = options.getMaxTokens();
             GenerationRequest request = new GenerationRequest(ids, options.toSamplingParams(), maxTokens == null ? 0 : maxTokens,
                     options.getStopSequences(), resilience.timeout());
-            String id = "cmpl-llamba-" + ids().incrementAndGet();
+            String id = "cmpl-llamba-" + ids.incrementAndGet();
             ChatModelObservationContext context = ChatModelObservationContext.builder()
                     .prompt(new Prompt(new UserMessage(prompt), options))
                     .provider(LlambaChatModel.PROVIDER)
@@ -105,10 +105,6 @@ public final class TextCompletions {
                     .doOnTerminate(stop)
                     .doOnCancel(stop);
         });
-    }
-
-    private AtomicLong ids() {
-        return ids;
     }
 
     private ChatResponse response(String id, Piece last) {
