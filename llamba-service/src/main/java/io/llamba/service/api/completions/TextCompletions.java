@@ -46,7 +46,7 @@ public final class TextCompletions {
 
     private final LlambaChatModel chatModel;
     private final ObservationRegistry observations;
-    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong responseIds = new AtomicLong();
 
     public TextCompletions(LlambaChatModel chatModel, ObservationRegistry observations) {
         this.chatModel = chatModel;
@@ -78,7 +78,7 @@ public final class TextCompletions {
             Integer maxTokens = options.getMaxTokens();
             GenerationRequest request = new GenerationRequest(ids, options.toSamplingParams(), maxTokens == null ? 0 : maxTokens,
                     options.getStopSequences(), resilience.timeout());
-            String id = "cmpl-llamba-" + ids.incrementAndGet();
+            String id = "cmpl-llamba-" + responseIds.incrementAndGet();
             ChatModelObservationContext context = ChatModelObservationContext.builder()
                     .prompt(new Prompt(new UserMessage(prompt), options))
                     .provider(LlambaChatModel.PROVIDER)
