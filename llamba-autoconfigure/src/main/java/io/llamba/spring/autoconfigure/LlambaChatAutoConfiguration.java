@@ -145,7 +145,7 @@ public class LlambaChatAutoConfiguration {
         LlambaChatModel.Builder builder = LlambaChatModel.builder()
                 .engine(engine)
                 .modelName(properties.getServedModelName() != null ? properties.getServedModelName()
-                        : LlambaModelSource.defaultServedModelName(properties.getModel()))
+                        : LlambaModelSource.defaultServedModelName(properties.getModel(), engine.modelInfo()))
                 .options(chatProperties.toOptions())
                 .resilience(resilience)
                 .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP));

@@ -7,6 +7,7 @@ import io.llamba.engine.hub.ModelResolver;
 import io.llamba.engine.hub.RepoRef;
 import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.Model;
+import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.ModelLoader;
 import io.llamba.engine.tokenizer.Tokenizer;
 import io.llamba.engine.tokenizer.Tokenizers;
@@ -95,12 +96,14 @@ public final class LlambaModelSource {
 
     /**
      * The name a model is served under when {@code served-model-name} is unset: {@value #DEMO_MODEL_NAME}
-     * for the embedded model, a Hub model's repository id (its snapshot directory is named after a
-     * commit), else null for the model's own name (its directory's).
+     * for the embedded demo model (its directory is named after a content hash), a Hub model's
+     * repository id (its snapshot directory is named after a commit), else null for the model's own
+     * name (its directory's).
      */
-    public static @Nullable String defaultServedModelName(@Nullable String modelSetting) {
-        if (modelSetting == null || modelSetting.isBlank()) {
-            return DEMO_MODEL_NAME; // its directory is named after a content hash
+    public static @Nullable String defaultServedModelName(@Nullable String modelSetting, ModelInfo loaded) {
+        // A model is named after its directory; DemoModel extracts into "demo-" + its content hash.
+        if (loaded.name().equals("demo-" + DemoModel.contentHash())) {
+            return DEMO_MODEL_NAME;
         }
         return hubReference(modelSetting).map(RepoRef::repoId).orElse(null);
     }
