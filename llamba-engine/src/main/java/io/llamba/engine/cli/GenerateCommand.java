@@ -35,6 +35,7 @@ final class GenerateCommand implements Command {
                 Usage: generate [--model DIR] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
                                 [--top-k K] [--top-p P] [--min-p P] [--stop TEXT] [--tokenizer FILE] [--raw]
                                 [--threads N] [--backend auto|cpu|cuda]
+                                [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Renders the prompt with the Llama 3 chat template, streams the reply to stdout and prints
                 prefill and decode speed (tok/s) to stderr.
@@ -53,7 +54,10 @@ final class GenerateCommand implements Command {
                                      tokenizer.json, else the bundled Llama 3 tokenizer
                   --raw              feed the prompt as plain text, without the chat template
                   --threads N        CPU threads (default: all processors)
-                  --backend B        auto (default), cpu or cuda""";
+                  --backend B        auto (default), cpu or cuda
+                  --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
+                                     F16 as f32)
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""";
     }
 
     @Override

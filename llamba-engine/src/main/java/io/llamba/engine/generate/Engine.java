@@ -1,10 +1,12 @@
 package io.llamba.engine.generate;
 
+import io.llamba.engine.model.DeviceSampling;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
+import io.llamba.engine.model.TokenPick;
 import io.llamba.engine.tokenizer.ChatTemplate;
 import io.llamba.engine.tokenizer.Tokenizer;
 
@@ -31,6 +33,8 @@ public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     private final Model model;
+    /** The model's device sampler, if it has one: sequences it supports are sampled where the logits are. */
+    private final DeviceSampling deviceSampling;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final EngineOptions options;
@@ -61,6 +65,7 @@ public final class Engine implements AutoCloseable {
 
     public Engine(Model model, Tokenizer tokenizer, EngineOptions options, EngineObserver observer) {
         this.model = model;
+        this.deviceSampling = model instanceof DeviceSampling d ? d : null;
         this.tokenizer = tokenizer;
         this.chatTemplate = new ChatTemplate(tokenizer);
         this.options = options;
@@ -187,6 +192,7 @@ public final class Engine implements AutoCloseable {
     private void loop() {
         ForwardBatch batch = new ForwardBatch();
         List<Sequence> sampled = new ArrayList<>();
+        List<TokenPick> picks = new ArrayList<>();
         while (!stopped) {
             try {
                 if (!awaitWork()) {
@@ -196,13 +202,18 @@ public final class Engine implements AutoCloseable {
                 admit();
                 batch.clear();
                 sampled.clear();
-                int prefillTokens = buildBatch(batch, sampled);
+                picks.clear();
+                int prefillTokens = buildBatch(batch, sampled, picks);
                 if (batch.isEmpty()) {
                     continue;
                 }
                 long t0 = System.nanoTime();
                 try {
-                    model.forward(batch);
+                    if (deviceSampling != null) {
+                        deviceSampling.forward(batch, picks.toArray(new TokenPick[0]));
+                    } else {
+                        model.forward(batch);
+                    }
                 } catch (RuntimeException | Error e) {
                     LOG.log(System.Logger.Level.ERROR, "forward pass failed; failing the " + batch.size() + " sequences in it", e);
                     for (ForwardBatch.Entry entry : batch.entries()) {
@@ -315,12 +326,17 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Decode tokens first (one per running sequence), then prompt chunks in admission order. */
-    private int buildBatch(ForwardBatch batch, List<Sequence> sampled) {
+    /**
+     * Decode tokens first (one per running sequence), then prompt chunks in admission order.
+     * {@code picks} gets one slot per entry: a device pick for sequences the model samples itself.
+     */
+    private int buildBatch(ForwardBatch batch, List<Sequence> sampled, List<TokenPick> picks) {
         int budget = options.maxBatchTokens();
         for (Sequence s : running) {
             if (!s.inPrefill()) {
-                batch.add(new ForwardBatch.Entry(s.state, s.next, 0, 1, s.logits, false));
+                TokenPick pick = devicePick(s);
+                batch.add(new ForwardBatch.Entry(s.state, s.next, 0, 1, pick == null ? s.logits : null, false));
+                picks.add(pick);
                 sampled.add(s);
                 budget--;
             }
@@ -333,7 +349,9 @@ public final class Engine implements AutoCloseable {
             if (s.inPrefill()) {
                 int chunk = Math.min(budget, s.promptRemaining());
                 boolean last = chunk == s.promptRemaining();
-                batch.add(new ForwardBatch.Entry(s.state, s.request.prompt(), s.prefilled, chunk, last ? s.logits : null, false));
+                TokenPick pick = last ? devicePick(s) : null;
+                batch.add(new ForwardBatch.Entry(s.state, s.request.prompt(), s.prefilled, chunk, last && pick == null ? s.logits : null, false));
+                picks.add(pick);
                 s.prefilled += chunk;
                 prefill += chunk;
                 budget -= chunk;
@@ -343,6 +361,14 @@ public final class Engine implements AutoCloseable {
             }
         }
         return prefill;
+    }
+
+    /** A device pick for the sequence's next token, when the model can sample with its parameters. */
+    private TokenPick devicePick(Sequence s) {
+        if (deviceSampling == null || !deviceSampling.supportsDeviceSampling(s.request.sampling())) {
+            return null;
+        }
+        return s.pick = s.newPick();
     }
 
     /** Frees the slots of finished sequences, then tells their callers. */
