@@ -23,7 +23,7 @@ final class BenchGpuCommand implements Command {
     public String help() {
         return """
                 Usage: bench-gpu [--shapes llamba-1b,llamba-3b,llamba-8b] [--batches 1,2,4,...,1024]
-                                 [--decode-tokens N] [--prefill-tokens N] [--no-max-batch] [--json FILE]
+                                 [--decode-tokens N] [--prefill-tokens N] [--no-max-batch] [--profile] [--json FILE]
 
                 Measures the device's copy bandwidth and bf16 cuBLAS GEMM rate, then on random-weight
                 models made on the device: batch-1 decode of each shape against the bandwidth roofline,
@@ -35,6 +35,7 @@ final class BenchGpuCommand implements Command {
                   --decode-tokens N   decode steps to time at batch 1 (default 256)
                   --prefill-tokens N  prompt length for prefill (default 2048; 0 skips)
                   --no-max-batch      skip the largest-batch measurement
+                  --profile           also print device time per kernel (decode steps, a prefill pass)
                   --json FILE         also write the figures as JSON""";
     }
 
@@ -45,6 +46,7 @@ final class BenchGpuCommand implements Command {
         int decode = o.integer("decode-tokens", 256);
         int prefill = o.integer("prefill-tokens", 2048);
         boolean maxBatch = !o.flag("no-max-batch");
+        boolean profile = o.flag("profile");
         String json = o.string("json", null);
         o.checkAllUsed();
         for (int b : batches) {
@@ -55,7 +57,7 @@ final class BenchGpuCommand implements Command {
         if (decode < 1 || prefill < 0) {
             throw new UsageException("--decode-tokens must be positive and --prefill-tokens not negative");
         }
-        new GpuBenchmark(out, new GpuBenchmark.Settings(shapes, batches, decode, prefill, maxBatch, json == null ? null : Path.of(json))).run();
+        new GpuBenchmark(out, new GpuBenchmark.Settings(shapes, batches, decode, prefill, maxBatch, profile, json == null ? null : Path.of(json))).run();
         return 0;
     }
 }

@@ -9,7 +9,7 @@ import java.util.Set;
 /** {@code java --add-modules jdk.incubator.vector -jar llamba-engine.jar COMMAND [options]}. */
 public final class Main {
     /** Option names that take no value, across all commands. */
-    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "no-max-batch");
+    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "no-max-batch", "profile");
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new TokenizeCommand(), new RandomModelCommand(),

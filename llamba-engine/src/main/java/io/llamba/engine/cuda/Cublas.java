@@ -5,7 +5,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -162,7 +161,10 @@ final class Cublas {
 
     void destroy(MemorySegment handle) {
         try {
-            int ignored = (int) destroy.invokeExact(handle);
+            int status = (int) destroy.invokeExact(handle);
+            if (status != 0) {
+                System.getLogger(Cublas.class.getName()).log(System.Logger.Level.DEBUG, "cublasDestroy: " + statusName(status));
+            }
         } catch (Throwable t) {
             // closing: nothing more to do
         }
@@ -173,11 +175,13 @@ final class Cublas {
         if (beta != 0f && beta != 1f) {
             throw new IllegalArgumentException("beta must be 0 or 1, got " + beta);
         }
+        // A local, not a conditional expression: invokeExact would type that argument Object.
+        MemorySegment betaScalar = beta == 0f ? zero : one;
         int status;
         try {
             status = (int) gemmEx.invokeExact(handle, transA ? OP_T : OP_N, transB ? OP_T : OP_N, m, n, k,
                     one, MemorySegment.ofAddress(a), aType, lda, MemorySegment.ofAddress(b), bType, ldb,
-                    beta == 0f ? zero : one, MemorySegment.ofAddress(c), cType, ldc, COMPUTE_32F, GEMM_DEFAULT);
+                    betaScalar, MemorySegment.ofAddress(c), cType, ldc, COMPUTE_32F, GEMM_DEFAULT);
         } catch (Throwable t) {
             throw new CudaException("cublasGemmEx call failed: " + t, t);
         }
@@ -185,9 +189,5 @@ final class Cublas {
             throw new CudaException("cublasGemmEx(m=" + m + ", n=" + n + ", k=" + k + ", types " + aType + "/" + bType + "/" + cType
                     + ") failed: " + statusName(status));
         }
-    }
-
-    static ValueLayout addressLayout() {
-        return ADDRESS;
     }
 }

@@ -55,7 +55,7 @@ public final class CudaAvailability {
             return new Status(false, "this build of the engine has no GPU kernels (nvcc was not found when it was built)", 0, "");
         }
         try {
-            Class.forName("jcuda.driver.JCudaDriver");
+            Class.forName("jcuda.driver.JCudaDriver", false, CudaAvailability.class.getClassLoader()); // not initialised: no native code yet
         } catch (ClassNotFoundException | LinkageError e) {
             return new Status(false, "JCuda is not on the class path (org.jcuda:jcuda)", 0, "");
         }
@@ -100,6 +100,12 @@ public final class CudaAvailability {
             root = root.getCause();
         }
         String m = root.getMessage();
-        return root.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
+        if (m == null) {
+            return root.getClass().getSimpleName();
+        }
+        // JCuda's loader nests its attempts in the message; the last one names the missing library.
+        String detail = m.lines().filter(l -> l.startsWith("java.lang.UnsatisfiedLinkError: ")).reduce((a, b) -> b)
+                .map(l -> l.substring("java.lang.UnsatisfiedLinkError: ".length())).orElse(null);
+        return root.getClass().getSimpleName() + ": " + m.lines().findFirst().orElse("") + (detail == null ? "" : " (" + detail + ")");
     }
 }

@@ -31,7 +31,8 @@ import java.util.SplittableRandom;
  */
 public final class GpuBenchmark {
     /** What to run. */
-    public record Settings(List<String> shapes, int[] batches, int decodeTokens, int prefillTokens, boolean maxBatch, Path json) {
+    public record Settings(List<String> shapes, int[] batches, int decodeTokens, int prefillTokens, boolean maxBatch, boolean profile,
+                           Path json) {
     }
 
     private final PrintStream out;
@@ -67,9 +68,21 @@ public final class GpuBenchmark {
             out.println("device: " + dev.description());
             results.put("device", dev.description());
             ceilings();
+            if (s.profile()) {
+                profile(preset(s.shapes().getFirst()));
+            }
             List<String> summary = new ArrayList<>();
             for (String shape : s.shapes()) {
-                summary.addAll(shape(shape));
+                try {
+                    summary.addAll(shape(shape));
+                } catch (RuntimeException e) {
+                    // One shape failing (memory, say) must not hide the others' figures.
+                    out.println(shape + " FAILED: " + e);
+                    summary.add(shape + " FAILED: " + e.getMessage());
+                    if (System.getenv("LLAMBA_DEBUG") != null) {
+                        e.printStackTrace(out);
+                    }
+                }
             }
             out.println();
             out.println("== summary ==");
@@ -142,6 +155,62 @@ public final class GpuBenchmark {
                 new KernelArgs().ptr(b.address()).i64(bf16Count).i64(seed).f32(-1f).f32(1f));
     }
 
+    // ------------------------------------------------------------------ per-kernel time
+
+    /** Device time per kernel of one decode step (batches 1, 64, 1024) and one 1024-token prefill pass, launched without graphs. */
+    private void profile(JsonObject json) {
+        ProfilingDevice pd = new ProfilingDevice(dev);
+        try (LlambaCudaModel m = new LlambaCudaModel("profile", json, pd, false, DType.BF16, DType.F32, null, 42, false);
+             StatePool pool = m.createStatePool(1024)) {
+            for (int b : new int[]{1, 64, 1024}) {
+                List<SequenceState> states = new ArrayList<>();
+                ForwardBatch fb = new ForwardBatch();
+                TokenPick[] picks = new TokenPick[b];
+                for (int i = 0; i < b; i++) {
+                    SequenceState st = pool.tryAcquire().orElseThrow();
+                    states.add(st);
+                    fb.add(new ForwardBatch.Entry(st, prompt(16, i, m.vocabSize()), 0, 16, null, false));
+                    picks[i] = new TokenPick(SamplingParams.GREEDY, i, 0);
+                }
+                m.forward(fb, picks);
+                for (int rep = 0; rep < 2; rep++) {
+                    fb.clear();
+                    for (int i = 0; i < b; i++) {
+                        fb.add(new ForwardBatch.Entry(states.get(i), new int[]{picks[i].token()}, 0, 1, null, false));
+                        picks[i] = new TokenPick(SamplingParams.GREEDY, i, rep + 1);
+                    }
+                    pd.start();
+                    m.forward(fb, picks);
+                    Map<String, double[]> times = pd.stop();
+                    if (rep == 1) {
+                        printProfile("decode step, batch " + b, times);
+                    }
+                }
+                states.forEach(pool::release);
+            }
+            SequenceState st = pool.tryAcquire().orElseThrow();
+            for (int rep = 0; rep < 2; rep++) {
+                st.reset();
+                pd.start();
+                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(st, prompt(1024, 5, m.vocabSize()), 0, 1024, null, false)),
+                        new TokenPick[]{new TokenPick(SamplingParams.GREEDY, 0, 0)});
+                Map<String, double[]> times = pd.stop();
+                if (rep == 1) {
+                    printProfile("prefill pass, 1 sequence x 1024 tokens", times);
+                }
+            }
+            pool.release(st);
+        }
+    }
+
+    private void printProfile(String title, Map<String, double[]> times) {
+        double total = times.values().stream().mapToDouble(v -> v[0]).sum();
+        out.printf("profile: %s: %.3f ms of kernels%n", title, total);
+        times.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0])).forEach(e ->
+                out.printf("  %-28s %5d launches %9.3f ms %6.1f%%  (%.1f us each)%n", e.getKey(), (int) e.getValue()[1], e.getValue()[0],
+                        100 * e.getValue()[0] / total, 1000 * e.getValue()[0] / e.getValue()[1]));
+    }
+
     // ------------------------------------------------------------------ one model shape
 
     private List<String> shape(String shape) {
@@ -161,8 +230,11 @@ public final class GpuBenchmark {
             try (StatePool pool = m.createStatePool(cap)) {
                 double tps = decode(m, pool, 1, s.decodeTokens());
                 double frac = tps / roofline;
-                out.printf("batch 1 decode: %.1f tok/s = %.1f%% of the bandwidth roofline (%.1f tok/s at %.0f GB/s)%n", tps, 100 * frac, roofline,
-                        copyBandwidth / 1e9);
+                float stepMs = m.replayMillis(1, 50);
+                out.printf("batch 1 decode: %.1f tok/s = %.1f%% of the bandwidth roofline (%.1f tok/s at %.0f GB/s); device time per step"
+                        + " %.3f ms (graph replay) = %.1f%% of roofline%n", tps, 100 * frac, roofline, copyBandwidth / 1e9, stepMs,
+                        100 * (1000 / stepMs) / roofline);
+                r.put("batch1_device_ms", stepMs);
                 r.put("batch1_tok_s", tps);
                 r.put("batch1_roofline_fraction", frac);
                 summary.add(String.format("%s batch-1 decode %.1f tok/s, %.1f%% of roofline", shape, tps, 100 * frac));
@@ -223,7 +295,7 @@ public final class GpuBenchmark {
         List<String> summary = new ArrayList<>();
         double flops = flopsPerToken(m);
         out.printf("aggregate decode, %s (%.2f GFLOP per token):%n", label, flops / 1e9);
-        out.println("  batch      tok/s   TFLOP/s   of GEMM rate");
+        out.println("  batch      tok/s   TFLOP/s   of GEMM rate   (graph replay)");
         Map<String, Object> rows = new LinkedHashMap<>();
         double lastFrac = 0;
         int last = 0;
@@ -231,7 +303,8 @@ public final class GpuBenchmark {
             int steps = Math.max(8, Math.min(s.decodeTokens(), 65536 / b));
             double tps = decode(m, pool, b, steps);
             double rate = tps * flops;
-            out.printf("  %5d %10.1f %9.1f %13.1f%%%n", b, tps, rate / 1e12, 100 * rate / gemmRate);
+            float ms = b <= LlambaCudaModel.MAX_PASS_TOKENS ? m.replayMillis(b, 10) : Float.NaN;
+            out.printf("  %5d %10.1f %9.1f %13.1f%%   device %.3f ms/step%n", b, tps, rate / 1e12, 100 * rate / gemmRate, ms);
             rows.put(Integer.toString(b), Map.of("tok_s", tps, "tflops", rate / 1e12, "gemm_fraction", rate / gemmRate));
             lastFrac = rate / gemmRate;
             last = b;

@@ -583,6 +583,29 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         }
     }
 
+    /**
+     * Device time of one decode step of {@code batch} sequences: the bucket's graph, captured by an
+     * earlier forward, replayed {@code reps} times between events (it repeats the last step's work).
+     */
+    float replayMillis(int batch, int reps) {
+        try (Device.Scope s = dev.enter()) {
+            Device.Graph g = graphs.get(bucket(batch));
+            if (g == null) {
+                throw new IllegalStateException("no decode graph for batch " + batch + " yet");
+            }
+            dev.synchronize();
+            Device.Event a = dev.record();
+            for (int i = 0; i < reps; i++) {
+                dev.launch(g);
+            }
+            Device.Event b = dev.record();
+            float ms = dev.millisBetween(a, b) / reps;
+            dev.destroy(a);
+            dev.destroy(b);
+            return ms;
+        }
+    }
+
     @Override
     public void close() {
         if (closed) {

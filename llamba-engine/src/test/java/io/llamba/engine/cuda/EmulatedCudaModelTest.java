@@ -156,6 +156,17 @@ class EmulatedCudaModelTest {
         }
     }
 
+    /** The benchmark's decode loop and graph replay timing, at a padded batch (3 → bucket 4) and above the GEMV rows (6 → 8). */
+    @Test
+    void benchmarkDecodeLoopRuns() {
+        try (LlambaCudaModel m = CudaFixtureCheck.load("grouped-bf16", dev, null, DType.F32, true); StatePool pool = m.createStatePool(6)) {
+            assertThat(GpuBenchmark.decode(m, pool, 3, 4)).isPositive();
+            assertThat(GpuBenchmark.decode(m, pool, 6, 2)).isPositive();
+            assertThat(m.replayMillis(3, 1)).isGreaterThanOrEqualTo(0f);
+            assertThat(pool.inUse()).isZero();
+        }
+    }
+
     @Test
     void samplingKernel() {
         SamplingKernelCheck.greedyPicksTheFirstLargest(dev);
