@@ -53,6 +53,35 @@ template <typename T> __device__ __forceinline__ float roundTo(float f);
 template <> __device__ __forceinline__ float roundTo<float>(float f) { return f; }
 template <> __device__ __forceinline__ float roundTo<bf16>(float f) { return bf2f(f2bf(f)); }
 
+// ------------------------------------------------------------------ programmatic dependent launch
+
+// Kernels are launched with programmatic stream serialization on sm_90: the next kernel may start
+// once every block of this one has passed pdlWait(), so its launch and its reads of constant data
+// (weights, states no earlier kernel of the pass touches) overlap this kernel's tail. Anything the
+// previous kernel writes is read only after pdlWait(). Elsewhere both are no-ops.
+__device__ __forceinline__ void pdlWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
+// ------------------------------------------------------------------ vectors of four
+
+__device__ __forceinline__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 load4(const bf16* p) {
+    const uint2 u = *reinterpret_cast<const uint2*>(p);
+    return make_float4(__uint_as_float(u.x << 16), __uint_as_float(u.x & 0xffff0000u), __uint_as_float(u.y << 16),
+                       __uint_as_float(u.y & 0xffff0000u));
+}
+__device__ __forceinline__ void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ __forceinline__ void store4(bf16* p, float4 v) {
+    uint2 u;
+    u.x = (unsigned)f2bf(v.x) | ((unsigned)f2bf(v.y) << 16);
+    u.y = (unsigned)f2bf(v.z) | ((unsigned)f2bf(v.w) << 16);
+    *reinterpret_cast<uint2*>(p) = u;
+}
+
 // ------------------------------------------------------------------ activations
 
 __device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }

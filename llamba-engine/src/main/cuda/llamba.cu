@@ -21,32 +21,72 @@
 
 template <typename WT>
 __device__ void embedRows(const WT* __restrict__ emb, const int* __restrict__ tok, int D, float* __restrict__ h) {
+    pdlWait();
     const int r = blockIdx.x;
     const WT* src = emb + (size_t)tok[r] * D;
-    for (int k = threadIdx.x; k < D; k += blockDim.x) h[(size_t)r * D + k] = ld(src + k);
+    float* dst = h + (size_t)r * D;
+    if ((D & 3) == 0) {
+        for (int k = 4 * threadIdx.x; k < D; k += 4 * blockDim.x) store4(dst + k, load4(src + k));
+    } else {
+        for (int k = threadIdx.x; k < D; k += blockDim.x) dst[k] = ld(src + k);
+    }
 }
 
-// out[i] = w ⊙ h[src(i)] / rms(h[src(i)]), src(i) = rows ? rows[i] : i; one block per row.
+// out[i] = w ⊙ h[src(i)] / rms(h[src(i)]), src(i) = rows ? rows[i] : i; one block per row. Rows
+// of up to 8 float4 per thread stay in registers between the sum of squares and the scaling.
+#define NORM_VECS 8
 template <typename WT>
 __device__ void rmsnormRows(const float* __restrict__ h, int D, const int* __restrict__ rows, const float* __restrict__ w,
                             float eps, WT* __restrict__ out) {
     __shared__ float scratch[32];
+    pdlWait();
     const int i = blockIdx.x;
     const float* x = h + (size_t)(rows ? rows[i] : i) * D;
+    WT* o = out + (size_t)i * D;
+    if ((D & 3) == 0 && D <= 4 * NORM_VECS * (int)blockDim.x) {
+        float4 v[NORM_VECS];
+        float ss = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NORM_VECS; j++) {
+            const int k = 4 * (threadIdx.x + j * blockDim.x);
+            if (k < D) {
+                v[j] = load4(x + k);
+                ss += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+            }
+        }
+        ss = blockSum(ss, scratch);
+        const float scale = 1.0f / sqrtf(ss / D + eps);
+#pragma unroll
+        for (int j = 0; j < NORM_VECS; j++) {
+            const int k = 4 * (threadIdx.x + j * blockDim.x);
+            if (k < D) {
+                const float4 w4 = load4(w + k);
+                store4(o + k, make_float4(w4.x * (v[j].x * scale), w4.y * (v[j].y * scale), w4.z * (v[j].z * scale), w4.w * (v[j].w * scale)));
+            }
+        }
+        return;
+    }
     float ss = 0.0f;
     for (int k = threadIdx.x; k < D; k += blockDim.x) ss += x[k] * x[k];
     ss = blockSum(ss, scratch);
     const float scale = 1.0f / sqrtf(ss / D + eps);
-    for (int k = threadIdx.x; k < D; k += blockDim.x) out[(size_t)i * D + k] = cvt<WT>(w[k] * (x[k] * scale));
+    for (int k = threadIdx.x; k < D; k += blockDim.x) o[k] = cvt<WT>(w[k] * (x[k] * scale));
 }
 
-// act[t][i] = silu(gu[t][2i]) * gu[t][2i+1]: gate and up rows are interleaved in the weight.
+// act[e] = silu(gu[2e]) * gu[2e+1] over the n outputs of the pass: gate and up rows are
+// interleaved in the weight, so gate/up pairs sit side by side and rows need no indexing.
 template <typename WT>
-__device__ void swigluRows(const float* __restrict__ gu, int I, long long n, WT* __restrict__ act) {
-    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long long)gridDim.x * blockDim.x) {
-        long long t = e / I, i = e % I;
-        const float* g = gu + t * 2 * I + 2 * i;
-        act[e] = cvt<WT>(silu(g[0]) * g[1]);
+__device__ void swigluRows(const float* __restrict__ gu, long long n, WT* __restrict__ act) {
+    pdlWait();
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if ((n & 3) == 0) {
+        for (; 4 * e < n; e += stride) {
+            const float4 a = load4(gu + 8 * e), b = load4(gu + 8 * e + 4);
+            store4(act + 4 * e, make_float4(silu(a.x) * a.y, silu(a.z) * a.w, silu(b.x) * b.y, silu(b.z) * b.w));
+        }
+    } else {
+        for (; e < n; e += stride) act[e] = cvt<WT>(silu(gu[2 * e]) * gu[2 * e + 1]);
     }
 }
 
@@ -57,7 +97,7 @@ __device__ void swigluRows(const float* __restrict__ gu, int I, long long n, WT*
         rmsnormRows<WT>(h, D, rows, w, eps, out);                                                                    \
     }                                                                                                                \
     EMU_KERNEL(rmsnorm_rows_##S)                                                                                     \
-    extern "C" __global__ void swiglu_rows_##S(const float* gu, int I, long long n, WT* act) { swigluRows<WT>(gu, I, n, act); } \
+    extern "C" __global__ void swiglu_rows_##S(const float* gu, long long n, WT* act) { swigluRows<WT>(gu, n, act); } \
     EMU_KERNEL(swiglu_rows_##S)
 
 ROWS_KERNELS(f32, float)
@@ -65,6 +105,7 @@ ROWS_KERNELS(bf16, bf16)
 
 // y[t][j] += b[j] for t < T, j < n (row stride ld).
 extern "C" __global__ void add_bias(float* y, const float* b, int T, int n, int ld) {
+    pdlWait();
     for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)T * n; e += (long long)gridDim.x * blockDim.x) {
         y[(e / n) * ld + e % n] += b[e % n];
     }
@@ -74,10 +115,12 @@ EMU_KERNEL(add_bias)
 // ================================================================== GEMV: few rows of activations
 
 // Y = X W^T for T ≤ 4 activation rows, reading each weight once: the decode path of small batches,
-// where the weights' bytes are the whole cost. A persistent grid; each warp takes two weight rows
-// at a time and streams them in 16-byte loads, four loads per row in flight per lane. The T input
-// rows sit in shared memory as floats (already rounded to WT). Prologue and epilogue fuse the
-// neighbouring element-wise steps so a layer is five launches at batch 1.
+// where the weights' bytes are the whole cost. A persistent grid; a row pair ("unit") is streamed
+// by wpu warps, each over its own slice of K (so short matrices still keep every SM busy), in
+// 16-byte loads, four per row in flight per lane. The T input rows sit in shared memory as floats
+// (already rounded to WT). Prologue and epilogue fuse the neighbouring element-wise steps, so a
+// layer is five launches at batch 1. Each warp's first weights are prefetched into L2 before the
+// wait for the previous kernel.
 enum { PRO_PLAIN = 0, PRO_NORM = 1 };                  // x: WT rows, or f32 rows of h to RMS-normalise
 enum { EPI_STORE = 0, EPI_ADD = 1, EPI_SWIGLU = 2 };   // out f32 =, out f32 +=, out WT = silu(g)·u of row pairs
 
@@ -103,21 +146,33 @@ __device__ __forceinline__ uint4 ldStream(const uint4* p) {
 
 template <typename WT, int T, int PRO, int EPI>
 __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __restrict__ xin, int ldx,
-                     const float* __restrict__ normW, float eps, void* __restrict__ out, int ldo) {
+                     const float* __restrict__ normW, float eps, void* __restrict__ out, int ldo, int wpu) {
     DYN_SMEM(float, xs);  // [T][K]
     __shared__ float scratch[32];
+    __shared__ float part[32][8];  // per warp: the two rows' partial sums for up to 4 inputs
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int upb = nwarps / wpu;  // units per block and round
+    const int uib = warp / wpu, slice = warp % wpu;
     const int units = (rows + 1) >> 1;
-    const int firstUnit = blockIdx.x * nwarps + warp;
+    constexpr int VEC = 16 / sizeof(WT);
+    const bool vectorised = K % VEC == 0;  // rows start on 16-byte boundaries
+    const int nc = vectorised ? K / VEC : K;
+    const int c0 = (int)((long long)nc * slice / wpu), c1 = (int)((long long)nc * (slice + 1) / wpu);
+    const int es = vectorised ? VEC : 1;
 
 #ifdef __CUDA_ARCH__
-    // Start this warp's first rows towards L2 while the block builds its inputs.
-    if (firstUnit < units) {
-        const char* p = reinterpret_cast<const char*>(W + (size_t)2 * firstUnit * K);
-        const int bytes = (2 * firstUnit + 1 < rows ? 2 : 1) * K * (int)sizeof(WT);
-        for (int off = lane * 128; off < bytes; off += 32 * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+    {
+        const int u = blockIdx.x * upb + uib;
+        if (u < units) {
+            const int bytes = (c1 - c0) * es * (int)sizeof(WT);
+            for (int r = 2 * u; r < 2 * u + 2 && r < rows; r++) {
+                const char* p = reinterpret_cast<const char*>(W + (size_t)r * K + (size_t)c0 * es);
+                for (int off = lane * 128; off < bytes; off += 32 * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+            }
+        }
     }
 #endif
+    pdlWait();
 
     if (PRO == PRO_NORM) {
         const float* h = static_cast<const float*>(xin);
@@ -136,25 +191,23 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
     }
     __syncthreads();
 
-    constexpr int VEC = 16 / sizeof(WT);
-    const bool vectorised = K % VEC == 0;  // rows start on 16-byte boundaries
-    for (int u = firstUnit; u < units; u += gridDim.x * nwarps) {
+    for (int base = blockIdx.x * upb; base < units; base += gridDim.x * upb) {  // the same rounds in every warp
+        const int u = base + uib;
         const int r0 = 2 * u;
-        const bool two = r0 + 1 < rows;
+        const bool live = u < units, two = live && r0 + 1 < rows;
         const int r1 = two ? r0 + 1 : r0;
         float a0[T], a1[T];
 #pragma unroll
         for (int t = 0; t < T; t++) a0[t] = a1[t] = 0.0f;
-        if (vectorised) {
+        if (live && vectorised) {
             const uint4* w0 = reinterpret_cast<const uint4*>(W + (size_t)r0 * K);
             const uint4* w1 = reinterpret_cast<const uint4*>(W + (size_t)r1 * K);
-            const int nc = K / VEC;
-            for (int c = lane; c < nc; c += 32 * GEMV_UNROLL) {
+            for (int c = c0 + lane; c < c1; c += 32 * GEMV_UNROLL) {
                 uint4 q0[GEMV_UNROLL], q1[GEMV_UNROLL];
 #pragma unroll
                 for (int j = 0; j < GEMV_UNROLL; j++) {
                     const int cc = c + 32 * j;
-                    if (cc < nc) {
+                    if (cc < c1) {
                         q0[j] = ldStream(w0 + cc);
                         q1[j] = ldStream(w1 + cc);
                     }
@@ -162,7 +215,7 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
 #pragma unroll
                 for (int j = 0; j < GEMV_UNROLL; j++) {
                     const int cc = c + 32 * j;
-                    if (cc < nc) {
+                    if (cc < c1) {
                         float f0[VEC], f1[VEC];
                         unpack16(q0[j], f0, (const WT*)nullptr);
                         unpack16(q1[j], f1, (const WT*)nullptr);
@@ -179,8 +232,8 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
                     }
                 }
             }
-        } else {
-            for (int k = lane; k < K; k += 32) {
+        } else if (live) {
+            for (int k = c0 + lane; k < c1; k += 32) {
                 const float w0 = ld(W + (size_t)r0 * K + k), w1 = ld(W + (size_t)r1 * K + k);
 #pragma unroll
                 for (int t = 0; t < T; t++) {
@@ -194,7 +247,30 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
             a0[t] = warpSum(a0[t]);
             a1[t] = warpSum(a1[t]);
         }
-        if (lane == 0) {
+        if (wpu > 1) {  // the slices of a unit meet in shared memory, summed in slice order
+            if (lane == 0) {
+#pragma unroll
+                for (int t = 0; t < T; t++) {
+                    part[warp][t] = a0[t];
+                    part[warp][4 + t] = a1[t];
+                }
+            }
+            __syncthreads();
+            if (slice == 0 && lane == 0) {
+#pragma unroll
+                for (int t = 0; t < T; t++) {
+                    float s0 = 0.0f, s1 = 0.0f;
+                    for (int sl = 0; sl < wpu; sl++) {
+                        s0 += part[warp + sl][t];
+                        s1 += part[warp + sl][4 + t];
+                    }
+                    a0[t] = s0;
+                    a1[t] = s1;
+                }
+            }
+            __syncthreads();
+        }
+        if (live && slice == 0 && lane == 0) {
 #pragma unroll
             for (int t = 0; t < T; t++) {
                 if (EPI == EPI_SWIGLU) {
@@ -216,8 +292,9 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
 
 #define GEMV_KERNEL(S, WT, T, TAG, PRO, EPI)                                                                         \
     extern "C" __global__ void __launch_bounds__(512) gemv_##S##_##TAG##_t##T(                                       \
-        const WT* W, int rows, int K, const void* x, int ldx, const float* normW, float eps, void* out, int ldo) { \
-        gemv<WT, T, PRO, EPI>(W, rows, K, x, ldx, normW, eps, out, ldo);                                              \
+        const WT* W, int rows, int K, const void* x, int ldx, const float* normW, float eps, void* out, int ldo,      \
+        int wpu) {                                                                                                   \
+        gemv<WT, T, PRO, EPI>(W, rows, K, x, ldx, normW, eps, out, ldo, wpu);                                         \
     }                                                                                                                \
     EMU_KERNEL(gemv_##S##_##TAG##_t##T)
 
@@ -239,10 +316,14 @@ GEMV_MODES(bf16, bf16, 4)
 // Decode step of the Discrete Mamba-2 mixer for one token of each sequence: causal conv (window
 // shifted in place), S ← decay·S + x⊗B, y = S·C + D·x, gated by silu(z + z_bias). One block per
 // (qk group, sequence): the group's B and C channels belong to it alone, so no two blocks touch
-// the same window channels. A warp takes four rows of S (N ≤ 128 values each) at a time.
+// the same window channels. The state is the traffic (it is read and written whole every step):
+// it is loaded in 16-byte pieces before the wait for in_proj (no kernel of the pass writes it
+// before this one), N/4 lanes to a row, several rows per warp.
+#define STEP_BATCH 4
+
 template <typename WT, typename ST>
 __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
-                        long long layerOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc, int convSilu,
+                        long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc, int convSilu,
                         const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G, int P, int N, int C,
                         WT* __restrict__ y) {
     DYN_SMEM(float, sm);
@@ -253,11 +334,25 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
     float* cB = sm + nx;       // [N]
     float* cC = cB + N;        // [N]
     float* dec = cC + N;       // [hpg] per-head decay
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int fresh = segFresh[b];
     char* base = reinterpret_cast<char*>(segState[b]) + layerOff;
     float* win = reinterpret_cast<float*>(base);
-    ST* S = reinterpret_cast<ST*>(base + (size_t)(Kc - 1) * C * sizeof(float));
+    ST* S = reinterpret_cast<ST*>(base + ssmOff) + (size_t)h0 * P * N;  // the group's rows
     const float* row = proj + (size_t)b * Rin;
+
+    // Rows of S as float4 pieces: tpr lanes a row, 32/tpr rows a warp, per pass nwarps·32/tpr rows.
+    const bool vec = (N & 3) == 0 && N <= 128 && (32 % (N >> 2)) == 0;
+    const int tpr = vec ? N >> 2 : 1, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
+    const int sub = lane % tpr, n0 = 4 * sub;
+    const int passes = vec ? (nx + rowsPerPass - 1) / rowsPerPass : 0;
+    float4 s[STEP_BATCH];
+#pragma unroll
+    for (int i = 0; i < STEP_BATCH; i++) {
+        const int hp = i * rowsPerPass + warp * rpw + lane / tpr;
+        s[i] = (i < passes && hp < nx && !fresh) ? load4(S + (size_t)hp * N + n0) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+    pdlWait();
 
     for (int e = threadIdx.x; e < nx + 2 * N; e += blockDim.x) {
         int j;
@@ -283,42 +378,46 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
     for (int hh = threadIdx.x; hh < hpg; hh += blockDim.x) dec[hh] = expf(-softplus(row[C + Di + h0 + hh]));
     __syncthreads();
 
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    constexpr int R = 4;
-    for (int first = warp * R; first < nx; first += nwarps * R) {
-        float s[R][4];
+    if (vec) {
+        for (int i = 0; i < passes; i++) {
+            const int hp = i * rowsPerPass + warp * rpw + lane / tpr;
+            const bool ok = hp < nx;
+            float4 sv = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-        for (int r = 0; r < R; r++) {
-            const int hp = first + r;
-            const size_t off = ((size_t)(h0 + hp / P) * P + hp % P) * N;
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int n = lane + 32 * i;
-                s[r][i] = (hp < nx && n < N && !fresh) ? ld(S + off + n) : 0.0f;
+            for (int k = 0; k < STEP_BATCH; k++)
+                if (k == i) sv = s[k];
+            if (i >= STEP_BATCH && ok && !fresh) sv = load4(S + (size_t)hp * N + n0);
+            float acc = 0.0f;
+            if (ok) {
+                const float xv = cx[hp], decay = dec[hp / P];
+                const float4 v = make_float4(sv.x * decay + cB[n0] * xv, sv.y * decay + cB[n0 + 1] * xv,
+                                             sv.z * decay + cB[n0 + 2] * xv, sv.w * decay + cB[n0 + 3] * xv);
+                store4(S + (size_t)hp * N + n0, v);
+                acc = v.x * cC[n0] + v.y * cC[n0 + 1] + v.z * cC[n0 + 2] + v.w * cC[n0 + 3];
+            }
+            for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+            if (ok && sub == 0) {
+                const int h = h0 + hp / P, p = hp % P;
+                const float z = row[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
+                y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * cx[hp]) * silu(z));
             }
         }
-#pragma unroll
-        for (int r = 0; r < R; r++) {
-            const int hp = first + r;
-            if (hp >= nx) break;  // uniform across the warp
-            const int hh = hp / P, h = h0 + hh, p = hp % P;
-            const size_t off = ((size_t)h * P + p) * N;
-            const float xv = cx[hp], decay = dec[hh];
-            float acc = 0.0f;
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int n = lane + 32 * i;
-                if (n < N) {
-                    const float v = s[r][i] * decay + cB[n] * xv;
-                    S[off + n] = cvt<ST>(v);
-                    acc += v * cC[n];
-                }
-            }
-            acc = warpSum(acc);
-            if (lane == 0) {
-                const float z = row[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
-                y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * xv) * silu(z));
-            }
+        return;
+    }
+    // Any other d_state: a warp per row, lanes over N.
+    for (int hp = warp; hp < nx; hp += nwarps) {
+        const int hh = hp / P, h = h0 + hh, p = hp % P;
+        const float xv = cx[hp], decay = dec[hh];
+        float acc = 0.0f;
+        for (int n = lane; n < N; n += 32) {
+            const float v = (fresh ? 0.0f : ld(S + (size_t)hp * N + n)) * decay + cB[n] * xv;
+            S[(size_t)hp * N + n] = cvt<ST>(v);
+            acc += v * cC[n];
+        }
+        acc = warpSum(acc);
+        if (lane == 0) {
+            const float z = row[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
+            y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * xv) * silu(z));
         }
     }
 }
@@ -332,6 +431,7 @@ extern "C" __global__ void conv_prefill(const float* __restrict__ proj, int Rin,
                                         const int* __restrict__ segStart, const int* __restrict__ segFresh,
                                         const u64* __restrict__ segState, long long layerOff, const float* __restrict__ convW,
                                         const float* __restrict__ convB, int Kc, int C, int convSilu, float* __restrict__ xbc) {
+    pdlWait();
     for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)T * C; e += (long long)gridDim.x * blockDim.x) {
         const int r = (int)(e / C), j = (int)(e % C);
         const int s = rowSeg[r], start = segStart[s], fresh = segFresh[s];
@@ -353,6 +453,7 @@ EMU_KERNEL(conv_prefill)
 extern "C" __global__ void conv_window_update(const float* __restrict__ proj, int Rin, int S, const int* __restrict__ segStart,
                                               const int* __restrict__ segLen, const int* __restrict__ segFresh,
                                               const u64* __restrict__ segState, long long layerOff, int Kc, int C) {
+    pdlWait();
     for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)S * C; e += (long long)gridDim.x * blockDim.x) {
         const int s = (int)(e / C), j = (int)(e % C);
         const int start = segStart[s], len = segLen[s], fresh = segFresh[s];
@@ -372,23 +473,67 @@ extern "C" __global__ void conv_window_update(const float* __restrict__ proj, in
 }
 EMU_KERNEL(conv_window_update)
 
-// The mixer's SSM over runs of tokens, in chunks of CHUNK (the parallel form of the recurrence):
-// with cum[t] = -Σ_{r≤t} dt_r inside a chunk,
-//   y_t  = Σ_{s≤t} e^{cum_t - cum_s} (C_t·B_s) x_s + e^{cum_t} S0·C_t + D·x_t
-//   S_q  = e^{cum_last} S0 + Σ_s e^{cum_last - cum_s} x_s ⊗ B_s
-// One block per (head, segment), chunks in order; all in shared memory in f32, rows padded by
-// one float so that the strided reads of B, C and S hit distinct banks.
-#define CHUNK 64
+// The mixer's SSM over runs of tokens, in chunks of Q ≤ 64 tokens (the parallel form of the
+// recurrence): with cum[t] = -Σ_{r≤t} dt_r inside a chunk,
+//   y_t = Σ_{s≤t} e^{cum_t - cum_s} (C_t·B_s) x_s + e^{cum_t} S0·C_t + D·x_t
+//   S_q = e^{cum_last} S0 + Σ_s e^{cum_last - cum_s} x_s ⊗ B_s
+// Every chunk of every segment is a block (per head), all at once:
+//   scan_chunks   chunk k of a segment, from S0 = the sequence's state for k = 0 and zero after;
+//                 a one-chunk segment is then done; otherwise it leaves y without the S0 term
+//                 (yPart) and its end state E_k and decay in the chunk's scratch slot
+//   scan_states   per segment and head, in order: S_start(k) = S, S = decay_k·S + E_k; the last S
+//                 is the sequence's new state
+//   scan_finish   chunks k ≥ 1: y = yPart + e^{cum_t} C_t·S_start(k), gated
+// Shared memory holds the chunk in f32, rows padded by one float so the strided reads of B, C and
+// S hit distinct banks.
+#define MAX_CHUNK 64
+
+// Loads chunk rows [start, start+q) of one head: x, B, C and cum (inclusive prefix of -dt).
+__device__ void loadChunk(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, int start, int q, int h, int g,
+                          int G, int P, int N, int C, int Di, float* xs, float* Bs, float* Cs, float* cum) {
+    const int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5;
+    const int NP = N + 1, PP = P + 1;
+    if (xs) {
+        for (int e = tid; e < q * P; e += nt) {
+            const int t = e / P, p = e % P;
+            xs[t * PP + p] = xbc[(size_t)(start + t) * C + h * P + p];
+        }
+    }
+    for (int e = tid; e < q * N; e += nt) {
+        const int t = e / N, n = e % N;
+        const float* r = xbc + (size_t)(start + t) * C + Di;
+        if (Bs) Bs[t * NP + n] = r[g * N + n];
+        Cs[t * NP + n] = r[G * N + g * N + n];
+    }
+    for (int t = tid; t < q; t += nt) cum[t] = -softplus(proj[(size_t)(start + t) * Rin + C + Di + h]);
+    __syncthreads();
+    if (warp == 0) {  // inclusive prefix sum of cum[0..q), two values per lane
+        const int t0 = 2 * lane, t1 = t0 + 1;
+        const float v0 = t0 < q ? cum[t0] : 0.0f, v1 = t1 < q ? cum[t1] : 0.0f;
+        float inc = v0 + v1;
+        for (int o = 1; o < 32; o <<= 1) {
+            const float v = __shfl_up_sync(FULL_MASK, inc, o);
+            if (lane >= o) inc += v;
+        }
+        const float ex = inc - (v0 + v1);
+        if (t0 < q) cum[t0] = ex + v0;
+        if (t1 < q) cum[t1] = ex + v0 + v1;
+    }
+    __syncthreads();
+}
 
 template <typename WT, typename ST>
-__device__ void ssmScan(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ segStart,
-                        const int* __restrict__ segLen, const int* __restrict__ segFresh, const u64* __restrict__ segState,
-                        long long layerOff, int Kc, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G,
-                        int P, int N, int C, WT* __restrict__ y) {
+__device__ void scanChunks(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ chunkSeg,
+                           const int* __restrict__ chunkK, const int* __restrict__ chunkSlot, const int* __restrict__ segStart,
+                           const int* __restrict__ segLen, const int* __restrict__ segFresh, const u64* __restrict__ segState,
+                           long long layerOff, long long ssmOff, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H,
+                           int G, int P, int N, int C, int Q, float* __restrict__ yPart, float* __restrict__ scratch,
+                           float* __restrict__ decays, WT* __restrict__ y) {
     DYN_SMEM(float, sm);
-    const int h = blockIdx.x, s = blockIdx.y, g = h / (H / G), Di = H * P;
-    const int Q = CHUNK, NP = N + 1, PP = P + 1, QP = Q + 1;
-    float* Sst = sm;               // [P][N+1]
+    pdlWait();
+    const int h = blockIdx.x, j = blockIdx.y, g = h / (H / G), Di = H * P;
+    const int NP = N + 1, PP = P + 1, QP = Q + 1;
+    float* Sst = sm;               // [P][N+1]  S0 (first chunk of a segment), then the end state
     float* xs = Sst + P * NP;      // [Q][P+1]
     float* Bs = xs + Q * PP;       // [Q][N+1]
     float* Cs = Bs + Q * NP;       // [Q][N+1]
@@ -396,99 +541,160 @@ __device__ void ssmScan(const float* __restrict__ xbc, const float* __restrict__
     float* cum = M + Q * QP;       // [Q]
     float* wd = cum + Q;           // [Q] e^{cum_last - cum_s}
     float* ec = wd + Q;            // [Q] e^{cum_t}
-    const int start = segStart[s], len = segLen[s], fresh = segFresh[s];
-    ST* S = reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[s]) + layerOff + (size_t)(Kc - 1) * C * sizeof(float)) + (size_t)h * P * N;
+    const int s = chunkSeg[j], k = chunkK[j], slot = chunkSlot[j];
+    const int len = segLen[s], start = segStart[s] + k * Q, q = min(Q, len - k * Q);
+    const bool single = len <= Q, withS0 = k == 0 && !segFresh[s];
+    ST* S = reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[s]) + layerOff + ssmOff) + (size_t)h * P * N;
     const float Dh = Dskip[h];
-    const int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5;
+    const int tid = threadIdx.x, nt = blockDim.x;
 
-    for (int e = tid; e < P * N; e += nt) Sst[(e / N) * NP + e % N] = fresh ? 0.0f : ld(S + e);
-
-    for (int c0 = 0; c0 < len; c0 += Q) {
-        const int q = min(Q, len - c0);
-        __syncthreads();  // the previous chunk is done with the buffers
-        for (int e = tid; e < q * P; e += nt) {
-            const int t = e / P, p = e % P;
-            xs[t * PP + p] = xbc[(size_t)(start + c0 + t) * C + h * P + p];
+    for (int e = tid; e < P * N; e += nt) Sst[(e / N) * NP + e % N] = withS0 ? ld(S + e) : 0.0f;
+    loadChunk(xbc, proj, Rin, start, q, h, g, G, P, N, C, Di, xs, Bs, Cs, cum);
+    for (int t = tid; t < q; t += nt) {
+        wd[t] = expf(cum[q - 1] - cum[t]);
+        ec[t] = expf(cum[t]);
+    }
+    for (int e = tid; e < q * q; e += nt) {
+        const int t = e / q, u = e % q;
+        float v = 0.0f;
+        if (u <= t) {
+            for (int n = 0; n < N; n++) v += Cs[t * NP + n] * Bs[u * NP + n];
+            v *= expf(cum[t] - cum[u]);
         }
-        for (int e = tid; e < q * N; e += nt) {
-            const int t = e / N, n = e % N;
-            const float* r = xbc + (size_t)(start + c0 + t) * C + Di;
-            Bs[t * NP + n] = r[g * N + n];
-            Cs[t * NP + n] = r[G * N + g * N + n];
-        }
-        for (int t = tid; t < q; t += nt) cum[t] = -softplus(proj[(size_t)(start + c0 + t) * Rin + C + Di + h]);
-        __syncthreads();
-        if (warp == 0) {  // inclusive prefix sum of cum[0..q), two values per lane (Q = 64)
-            const int t0 = 2 * lane, t1 = t0 + 1;
-            const float v0 = t0 < q ? cum[t0] : 0.0f, v1 = t1 < q ? cum[t1] : 0.0f;
-            float inc = v0 + v1;
-            for (int o = 1; o < 32; o <<= 1) {
-                const float v = __shfl_up_sync(FULL_MASK, inc, o);
-                if (lane >= o) inc += v;
-            }
-            const float ex = inc - (v0 + v1);
-            if (t0 < q) cum[t0] = ex + v0;
-            if (t1 < q) cum[t1] = ex + v0 + v1;
-        }
-        __syncthreads();
-        for (int t = tid; t < q; t += nt) {
-            wd[t] = expf(cum[q - 1] - cum[t]);
-            ec[t] = expf(cum[t]);
-        }
-        for (int e = tid; e < q * q; e += nt) {
-            const int t = e / q, u = e % q;
-            float v = 0.0f;
-            if (u <= t) {
-                for (int n = 0; n < N; n++) v += Cs[t * NP + n] * Bs[u * NP + n];
-                v *= expf(cum[t] - cum[u]);
-            }
-            M[t * QP + u] = v;
-        }
-        __syncthreads();
-        for (int e = tid; e < q * P; e += nt) {
-            const int t = e / P, p = e % P;
-            float acc = 0.0f;
-            for (int u = 0; u <= t; u++) acc += M[t * QP + u] * xs[u * PP + p];
-            float st = 0.0f;
-            for (int n = 0; n < N; n++) st += Cs[t * NP + n] * Sst[p * NP + n];
-            const float xv = xs[t * PP + p];
-            const size_t r = (size_t)(start + c0 + t);
-            const float z = proj[r * Rin + C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
-            y[r * Di + h * P + p] = cvt<WT>((acc + ec[t] * st + Dh * xv) * silu(z));
-        }
-        __syncthreads();  // Sst is read above and rewritten below
-        const float last = ec[q - 1];
-        for (int e = tid; e < P * N; e += nt) {
-            const int p = e / N, n = e % N;
-            float v = last * Sst[p * NP + n];
-            for (int u = 0; u < q; u++) v += wd[u] * xs[u * PP + p] * Bs[u * NP + n];
-            Sst[p * NP + n] = v;
-        }
+        M[t * QP + u] = v;
     }
     __syncthreads();
-    for (int e = tid; e < P * N; e += nt) S[e] = cvt<ST>(Sst[(e / N) * NP + e % N]);
+    for (int e = tid; e < q * P; e += nt) {
+        const int t = e / P, p = e % P;
+        float acc = 0.0f;
+        for (int u = 0; u <= t; u++) acc += M[t * QP + u] * xs[u * PP + p];
+        if (withS0) {
+            float st = 0.0f;
+            for (int n = 0; n < N; n++) st += Cs[t * NP + n] * Sst[p * NP + n];
+            acc += ec[t] * st;
+        }
+        const float xv = xs[t * PP + p];
+        const size_t r = (size_t)(start + t);
+        if (k == 0) {
+            const float z = proj[r * Rin + C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
+            y[r * Di + h * P + p] = cvt<WT>((acc + Dh * xv) * silu(z));
+        } else {
+            yPart[r * Di + h * P + p] = acc + Dh * xv;
+        }
+    }
+    __syncthreads();  // Sst is read above and rewritten below
+    const float last = ec[q - 1];
+    float* E = single ? nullptr : scratch + ((size_t)slot * H + h) * P * N;
+    for (int e = tid; e < P * N; e += nt) {
+        const int p = e / N, n = e % N;
+        float v = last * Sst[p * NP + n];
+        for (int u = 0; u < q; u++) v += wd[u] * xs[u * PP + p] * Bs[u * NP + n];
+        if (single) S[e] = cvt<ST>(v);
+        else E[e] = v;
+    }
+    if (!single && tid == 0) decays[(size_t)slot * H + h] = last;
+}
+
+template <typename ST>
+__device__ void scanStates(const int* __restrict__ chunkSlot, const int* __restrict__ segFirstChunk, const int* __restrict__ segLen,
+                           const u64* __restrict__ segState, long long layerOff, long long ssmOff, int H, int P, int N, int Q,
+                           float* __restrict__ scratch, const float* __restrict__ decays) {
+    pdlWait();
+    const int h = blockIdx.x, s = blockIdx.y;
+    const int nc = (segLen[s] + Q - 1) / Q;
+    if (nc <= 1) return;
+    const int first = segFirstChunk[s];
+    ST* S = reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[s]) + layerOff + ssmOff) + (size_t)h * P * N;
+    const size_t pn = (size_t)P * N;
+    for (int e = threadIdx.x; e < P * N; e += blockDim.x) {
+        float v = scratch[((size_t)chunkSlot[first] * H + h) * pn + e];
+        for (int k = 1; k < nc; k++) {
+            const int slot = chunkSlot[first + k];
+            float* E = scratch + ((size_t)slot * H + h) * pn + e;
+            const float ek = *E;
+            *E = v;  // the state at the start of chunk k
+            v = decays[(size_t)slot * H + h] * v + ek;
+        }
+        S[e] = cvt<ST>(v);
+    }
+}
+
+template <typename WT>
+__device__ void scanFinish(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ chunkSeg,
+                           const int* __restrict__ chunkK, const int* __restrict__ chunkSlot, const int* __restrict__ segStart,
+                           const int* __restrict__ segLen, const float* __restrict__ zBias, int H, int G, int P, int N, int C, int Q,
+                           const float* __restrict__ yPart, const float* __restrict__ scratch, WT* __restrict__ y) {
+    DYN_SMEM(float, sm);
+    pdlWait();
+    const int h = blockIdx.x, j = blockIdx.y, g = h / (H / G), Di = H * P;
+    const int k = chunkK[j];
+    if (k == 0) return;
+    const int NP = N + 1;
+    float* Ss = sm;            // [P][N+1] the state at the chunk's start
+    float* Cs = Ss + P * NP;   // [Q][N+1]
+    float* cum = Cs + Q * NP;  // [Q]
+    const int s = chunkSeg[j], slot = chunkSlot[j];
+    const int len = segLen[s], start = segStart[s] + k * Q, q = min(Q, len - k * Q);
+    const float* E = scratch + ((size_t)slot * H + h) * P * N;
+    for (int e = threadIdx.x; e < P * N; e += blockDim.x) Ss[(e / N) * NP + e % N] = E[e];
+    loadChunk(xbc, proj, Rin, start, q, h, g, G, P, N, C, Di, nullptr, nullptr, Cs, cum);
+    for (int e = threadIdx.x; e < q * P; e += blockDim.x) {
+        const int t = e / P, p = e % P;
+        float st = 0.0f;
+        for (int n = 0; n < N; n++) st += Cs[t * NP + n] * Ss[p * NP + n];
+        const size_t r = (size_t)(start + t);
+        const float z = proj[r * Rin + C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
+        y[r * Di + h * P + p] = cvt<WT>((yPart[r * Di + h * P + p] + expf(cum[t]) * st) * silu(z));
+    }
 }
 
 #define MIXER_KERNELS(S, WT, SS, ST)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(256) ssm_step_##S##_##SS(                                             \
-        const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, const float* convW,  \
-        const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H, int G, int P, int N,  \
-        int C, WT* y) {                                                                                                \
-        ssmStep<WT, ST>(proj, Rin, segFresh, segState, layerOff, convW, convB, Kc, convSilu, Dskip, zBias, H, G, P, N, C, y); \
+    extern "C" __global__ void __launch_bounds__(256, 4) ssm_step_##S##_##SS(                                             \
+        const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
+        const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
+        int G, int P, int N, int C, WT* y) {                                                                           \
+        ssmStep<WT, ST>(proj, Rin, segFresh, segState, layerOff, ssmOff, convW, convB, Kc, convSilu, Dskip, zBias, H, G, P, \
+                        N, C, y);                                                                                      \
     }                                                                                                                  \
     EMU_KERNEL(ssm_step_##S##_##SS)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(256) ssm_scan_##S##_##SS(                                             \
-        const float* xbc, const float* proj, int Rin, const int* segStart, const int* segLen, const int* segFresh,     \
-        const u64* segState, long long layerOff, int Kc, const float* Dskip, const float* zBias, int H, int G, int P,  \
-        int N, int C, WT* y) {                                                                                         \
-        ssmScan<WT, ST>(xbc, proj, Rin, segStart, segLen, segFresh, segState, layerOff, Kc, Dskip, zBias, H, G, P, N, C, y); \
+    extern "C" __global__ void __launch_bounds__(256) scan_chunks_##S##_##SS(                                          \
+        const float* xbc, const float* proj, int Rin, const int* chunkSeg, const int* chunkK, const int* chunkSlot,     \
+        const int* segStart, const int* segLen, const int* segFresh, const u64* segState, long long layerOff,          \
+        long long ssmOff, const float* Dskip, const float* zBias, int H, int G, int P, int N, int C, int Q,            \
+        float* yPart, float* scratch, float* decays, WT* y) {                                                          \
+        scanChunks<WT, ST>(xbc, proj, Rin, chunkSeg, chunkK, chunkSlot, segStart, segLen, segFresh, segState, layerOff,  \
+                           ssmOff, Dskip, zBias, H, G, P, N, C, Q, yPart, scratch, decays, y);                         \
     }                                                                                                                  \
-    EMU_KERNEL(ssm_scan_##S##_##SS)
+    EMU_KERNEL(scan_chunks_##S##_##SS)
 
 MIXER_KERNELS(f32, float, f32, float)
 MIXER_KERNELS(f32, float, bf16, bf16)
 MIXER_KERNELS(bf16, bf16, f32, float)
 MIXER_KERNELS(bf16, bf16, bf16, bf16)
+
+#define STATE_KERNELS(SS, ST)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(256) scan_states_##SS(                                                \
+        const int* chunkSlot, const int* segFirstChunk, const int* segLen, const u64* segState, long long layerOff,    \
+        long long ssmOff, int H, int P, int N, int Q, float* scratch, const float* decays) {                           \
+        scanStates<ST>(chunkSlot, segFirstChunk, segLen, segState, layerOff, ssmOff, H, P, N, Q, scratch, decays);      \
+    }                                                                                                                  \
+    EMU_KERNEL(scan_states_##SS)
+
+STATE_KERNELS(f32, float)
+STATE_KERNELS(bf16, bf16)
+
+#define FINISH_KERNELS(S, WT)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(256) scan_finish_##S(                                                 \
+        const float* xbc, const float* proj, int Rin, const int* chunkSeg, const int* chunkK, const int* chunkSlot,     \
+        const int* segStart, const int* segLen, const float* zBias, int H, int G, int P, int N, int C, int Q,          \
+        const float* yPart, const float* scratch, WT* y) {                                                             \
+        scanFinish<WT>(xbc, proj, Rin, chunkSeg, chunkK, chunkSlot, segStart, segLen, zBias, H, G, P, N, C, Q, yPart, \
+                       scratch, y);                                                                                    \
+    }                                                                                                                  \
+    EMU_KERNEL(scan_finish_##S)
+
+FINISH_KERNELS(f32, float)
+FINISH_KERNELS(bf16, bf16)
 
 // ================================================================== sampling on the device
 
@@ -562,19 +768,35 @@ sample_rows(const float* __restrict__ logits, long long ldl, int V, const int* _
     __shared__ int selDigit;
     __shared__ u64 selAbove;
     __shared__ int picked;
+    pdlWait();
     const int i = blockIdx.x, md = mode[i];
     if (md == 0) return;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nwarps = blockDim.x >> 5;
     const float* row = logits + (long long)i * ldl;
 
-    // Pass 1: the largest logit and its first index.
+    // Pass 1: the largest logit and its first index (each thread sees its ids in increasing order).
     float bv = -INFINITY;
     int bi = V;
-    for (int k = tid; k < V; k += blockDim.x) {
-        const float l = clean(row[k]);
-        if (l > bv) {
-            bv = l;
-            bi = k;
+    if ((V & 3) == 0 && (ldl & 3) == 0) {
+#pragma unroll 4
+        for (int k = 4 * tid; k < V; k += 4 * blockDim.x) {
+            const float4 l4 = load4(row + k);
+            const float l[4] = {clean(l4.x), clean(l4.y), clean(l4.z), clean(l4.w)};
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                if (l[e] > bv) {
+                    bv = l[e];
+                    bi = k + e;
+                }
+            }
+        }
+    } else {
+        for (int k = tid; k < V; k += blockDim.x) {
+            const float l = clean(row[k]);
+            if (l > bv) {
+                bv = l;
+                bi = k;
+            }
         }
     }
     for (int o = 16; o > 0; o >>= 1) {
@@ -630,15 +852,8 @@ sample_rows(const float* __restrict__ logits, long long ldl, int V, const int* _
             }
             __syncthreads();
             if (warp == 0) {
-                if (lane == 0) {
-                    selDigit = 0;
-                    selAbove = 0;
-                }
-                __syncwarp();
-                int d;
-                unsigned above;
-                d = -1;
-                above = 0;
+                int d = -1;
+                unsigned above = 0;
                 walkDigits<unsigned>(histC, need, &d, &above);
                 if (d >= 0) {
                     selDigit = d;
@@ -667,7 +882,7 @@ sample_rows(const float* __restrict__ logits, long long ldl, int V, const int* _
         u64 need = (u64)ceil((double)p * (double)total);
         if (need < 1) need = 1;
         unsigned prefix = 0, mask = 0;
-        for (int shift = 24; shift >= 0; shift -= 8) {
+        for (int shift = 24; shift >= 0 && total > 0; shift -= 8) {  // no mass at all: the draw falls back to the argmax
             for (int b = tid; b < 256; b += blockDim.x) histM[b] = 0;
             __syncthreads();
             for (int e = tid; e < V; e += blockDim.x) {

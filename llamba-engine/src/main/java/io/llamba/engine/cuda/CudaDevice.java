@@ -19,7 +19,12 @@ import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -44,10 +49,71 @@ public final class CudaDevice implements Device {
         }
     }
 
-    /** Reads the CUstream handle, for cuBLAS. */
+    /** Reads the CUstream handle, for cuBLAS and cuLaunchKernelEx. */
     private static final class Stream extends CUstream {
         long address() {
             return getNativePointer();
+        }
+    }
+
+    /** Reads the CUfunction handle, for cuLaunchKernelEx. */
+    private static final class Function extends CUfunction {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /**
+     * cuLaunchKernelEx through java.lang.foreign (JCuda 12.6 has no binding): launches with
+     * programmatic stream serialization, so a kernel may start while the previous one finishes
+     * (the kernels wait with griddepcontrol.wait before reading its results). Sizes from cuda.h:
+     * CUlaunchConfig 56 bytes (stream at 32, attrs at 40, numAttrs at 48), CUlaunchAttribute 72
+     * bytes (id, then the value at 8).
+     */
+    private static final class ProgrammaticLaunch {
+        private static final int ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+        private final MethodHandle launchEx;
+
+        ProgrammaticLaunch(Arena arena) {
+            SymbolLookup cuda = SymbolLookup.libraryLookup("libcuda.so.1", arena);
+            MemorySegment f = cuda.find("cuLaunchKernelEx").orElseThrow(() -> new CudaException("the driver has no cuLaunchKernelEx"));
+            launchEx = Linker.nativeLinker().downcallHandle(f, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+        }
+
+        int launch(long function, int gx, int gy, int block, int shared, long stream, KernelArgs args) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment attr = a.allocate(72, 8);
+                attr.set(ValueLayout.JAVA_INT, 0, ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+                attr.set(ValueLayout.JAVA_INT, 8, 1);
+                MemorySegment config = a.allocate(56, 8);
+                config.set(ValueLayout.JAVA_INT, 0, gx);
+                config.set(ValueLayout.JAVA_INT, 4, gy);
+                config.set(ValueLayout.JAVA_INT, 8, 1);
+                config.set(ValueLayout.JAVA_INT, 12, block);
+                config.set(ValueLayout.JAVA_INT, 16, 1);
+                config.set(ValueLayout.JAVA_INT, 20, 1);
+                config.set(ValueLayout.JAVA_INT, 24, shared);
+                config.set(ValueLayout.JAVA_LONG, 32, stream);
+                config.set(ValueLayout.ADDRESS, 40, attr);
+                config.set(ValueLayout.JAVA_INT, 48, 1);
+                int n = args.count();
+                MemorySegment values = a.allocate(8L * Math.max(n, 1), 8);
+                MemorySegment pointers = a.allocate(ValueLayout.ADDRESS, Math.max(n, 1));
+                for (int i = 0; i < n; i++) {
+                    MemorySegment slot = values.asSlice(8L * i, 8);
+                    switch (args.kind(i)) {
+                        case I32, F32 -> slot.set(ValueLayout.JAVA_INT, 0, (int) args.bits(i));
+                        case I64 -> slot.set(ValueLayout.JAVA_LONG, 0, args.bits(i));
+                    }
+                    pointers.setAtIndex(ValueLayout.ADDRESS, i, slot);
+                }
+                return (int) launchEx.invokeExact(config, MemorySegment.ofAddress(function), pointers, MemorySegment.NULL);
+            } catch (CudaException e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new CudaException("cuLaunchKernelEx call failed: " + t, t);
+            }
         }
     }
 
@@ -72,6 +138,8 @@ public final class CudaDevice implements Device {
     private final long totalMemory;
     private Cublas cublas;
     private MemorySegment cublasHandle;
+    /** Programmatic dependent launch (sm_90 and later), unless LLAMBA_PDL=0 or the driver lacks it. */
+    private ProgrammaticLaunch pdl;
     private DeviceBuffer workspace;
     private boolean closed;
 
@@ -111,12 +179,21 @@ public final class CudaDevice implements Device {
                 throw new CudaException("cuModuleLoadData failed: " + CUresult.stringFor(rc) + " (the fatbin holds sm_80 and sm_90 code and"
                         + " PTX; device is sm_" + major + minor + ")");
             }
+            if (major >= 9 && !"0".equals(System.getenv("LLAMBA_PDL"))) {
+                try {
+                    pdl = new ProgrammaticLaunch(arena);
+                } catch (RuntimeException e) {
+                    System.getLogger(CudaDevice.class.getName()).log(System.Logger.Level.INFO,
+                            "programmatic dependent launch unavailable: " + e.getMessage());
+                }
+            }
             cublas = Cublas.load(arena);
             workspace = allocate(CUBLAS_WORKSPACE, "cuBLAS workspace");
             cublasHandle = cublas.createHandle(stream.address(), workspace.address(), CUBLAS_WORKSPACE);
             description = new String(name, 0, len, StandardCharsets.UTF_8) + " (sm_" + major + minor + ", " + multiprocessors
                     + " SMs, " + String.format("%.1f", totalMemory / (double) (1L << 30)) + " GiB), driver "
-                    + driver[0] / 1000 + "." + driver[0] % 1000 / 10 + ", cuBLAS " + cublas.version(cublasHandle);
+                    + driver[0] / 1000 + "." + driver[0] % 1000 / 10 + ", cuBLAS " + cublas.version(cublasHandle)
+                    + (pdl != null ? ", programmatic dependent launch" : "");
             ok = true;
         } finally {
             if (!ok) {
@@ -291,7 +368,7 @@ public final class CudaDevice implements Device {
     public Kernel kernel(String name) {
         try (Scope s = enter()) {
             return kernels.computeIfAbsent(name, n -> {
-                CUfunction f = new CUfunction();
+                Function f = new Function();
                 int rc = cuModuleGetFunction(f, module, n);
                 if (rc != CUresult.CUDA_SUCCESS) {
                     throw new CudaException("kernel " + n + " not found in the module: " + CUresult.stringFor(rc));
@@ -314,6 +391,14 @@ public final class CudaDevice implements Device {
         if (sharedBytes > kernel.sharedLimit) {
             throw new CudaException("kernel " + kernel.name() + " needs " + sharedBytes + " bytes of shared memory; the device allows "
                     + kernel.sharedLimit);
+        }
+        if (pdl != null) {
+            int rc = pdl.launch(((Function) kernel.handle).address(), gridX, gridY, block, sharedBytes, stream.address(), args);
+            if (rc != CUresult.CUDA_SUCCESS) {
+                throw new CudaException("launch of " + kernel.name() + " (grid " + gridX + "x" + gridY + ", block " + block + ", "
+                        + sharedBytes + " bytes shared) failed: " + CUresult.stringFor(rc));
+            }
+            return;
         }
         Pointer[] params = new Pointer[args.count()];
         for (int i = 0; i < params.length; i++) {

@@ -179,11 +179,12 @@ public final class GpuBenchmark {
                         fb.add(new ForwardBatch.Entry(states.get(i), new int[]{picks[i].token()}, 0, 1, null, false));
                         picks[i] = new TokenPick(SamplingParams.GREEDY, i, rep + 1);
                     }
-                    pd.start();
-                    m.forward(fb, picks);
-                    Map<String, double[]> times = pd.stop();
                     if (rep == 1) {
-                        printProfile("decode step, batch " + b, times);
+                        pd.start();
+                    }
+                    m.forward(fb, picks);
+                    if (rep == 1) {
+                        printProfile("decode step, batch " + b, pd.stop(20));
                     }
                 }
                 states.forEach(pool::release);
@@ -191,12 +192,13 @@ public final class GpuBenchmark {
             SequenceState st = pool.tryAcquire().orElseThrow();
             for (int rep = 0; rep < 2; rep++) {
                 st.reset();
-                pd.start();
+                if (rep == 1) {
+                    pd.start();
+                }
                 m.forward(new ForwardBatch().add(new ForwardBatch.Entry(st, prompt(1024, 5, m.vocabSize()), 0, 1024, null, false)),
                         new TokenPick[]{new TokenPick(SamplingParams.GREEDY, 0, 0)});
-                Map<String, double[]> times = pd.stop();
                 if (rep == 1) {
-                    printProfile("prefill pass, 1 sequence x 1024 tokens", times);
+                    printProfile("prefill pass, 1 sequence x 1024 tokens", pd.stop(5));
                 }
             }
             pool.release(st);
@@ -205,7 +207,7 @@ public final class GpuBenchmark {
 
     private void printProfile(String title, Map<String, double[]> times) {
         double total = times.values().stream().mapToDouble(v -> v[0]).sum();
-        out.printf("profile: %s: %.3f ms of kernels%n", title, total);
+        out.printf("profile: %s: %.3f ms summed over kernels, each timed alone as a graph of repeats%n", title, total);
         times.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0])).forEach(e ->
                 out.printf("  %-28s %5d launches %9.3f ms %6.1f%%  (%.1f us each)%n", e.getKey(), (int) e.getValue()[1], e.getValue()[0],
                         100 * e.getValue()[0] / total, 1000 * e.getValue()[0] / e.getValue()[1]));
@@ -305,6 +307,12 @@ public final class GpuBenchmark {
             double rate = tps * flops;
             float ms = b <= LlambaCudaModel.MAX_PASS_TOKENS ? m.replayMillis(b, 10) : Float.NaN;
             out.printf("  %5d %10.1f %9.1f %13.1f%%   device %.3f ms/step%n", b, tps, rate / 1e12, 100 * rate / gemmRate, ms);
+            if (b > 1 && b <= 4) { // the same batch with cuBLAS instead of the GEMV kernels, for the choice of path
+                m.setGemvMaxRows(b - 1);
+                decode(m, pool, b, 8);
+                out.printf("        (cuBLAS instead of GEMV: device %.3f ms/step)%n", m.replayMillis(b, 10));
+                m.setGemvMaxRows(4);
+            }
             rows.put(Integer.toString(b), Map.of("tok_s", tps, "tflops", rate / 1e12, "gemm_fraction", rate / gemmRate));
             lastFrac = rate / gemmRate;
             last = b;

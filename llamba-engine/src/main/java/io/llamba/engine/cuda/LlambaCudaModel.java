@@ -48,10 +48,10 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     public static final int MAX_PASS_TOKENS = 1024;
     /** Batch-size buckets of the decode graphs: a batch is padded to the next one. */
     static final int[] BUCKETS = {1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
-    static final int GEMV_MAX_ROWS = 4;
     private static final int GEMV_BLOCK = 512;
     private static final int SAMPLE_BLOCK = 1024;
-    private static final int CHUNK = 64;
+    /** Largest scan chunk (the config's chunk_size, up to this: the chunk sits in shared memory). */
+    private static final int MAX_CHUNK = 64;
     private static final int MAX_CONV = 16;
     private static final int NS = 0, PS = 1, PA = 2, NW = 3;
     private static final String[] GEMV_TAGS = {"ns", "ps", "pa", "nw"};
@@ -67,7 +67,14 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     private final DType stateType;
     private final int wCuda;
     private final long convBytes;
+    /** Where the SSM state starts in a layer's slot: after the conv window, 16-byte aligned. */
+    private final long ssmOffset;
     private final long layerBytes;
+    /** Tokens per scan chunk. */
+    private final int chunk;
+    private final int finishSmem;
+    /** Products of at most this many rows use the GEMV kernels, larger ones cuBLAS. */
+    private int gemvMaxRows = 4;
     private final long slotBytes;
     private final int stepSmem;
     private final int scanSmem;
@@ -75,11 +82,13 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     private final ModelInfo info;
 
     private final List<DeviceBuffer> scratch = new ArrayList<>();
-    private final DeviceBuffer h, xn, proj, xbc, y, gu, act, logits, tokOut, meta, scratchState;
+    private final DeviceBuffer h, xn, proj, xbc, y, gu, act, logits, tokOut, meta, scratchState, yPart, scanScratch, decays;
     private final HostBuffer metaHost;
     private final int[] tokHost = new int[MAX_PASS_TOKENS];
     private final Map<Integer, Device.Graph> graphs = new HashMap<>();
-    private final Kernel kEmbed, kNorm, kSwiglu, kBias, kStep, kConv, kWin, kScan, kSample;
+    /** Rows of the metadata now on the device (a graph may only be replayed over its own bucket's). */
+    private int metaRows = -1;
+    private final Kernel kEmbed, kNorm, kSwiglu, kBias, kStep, kConv, kWin, kScanChunks, kScanStates, kScanFinish, kSample;
     private final Kernel[][] kGemv = new Kernel[4][3];
     private boolean closed;
 
@@ -101,11 +110,14 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         int stBytes = state == DType.BF16 ? 2 : 4;
         int h0 = c.nVHeads(), g0 = c.nQkHeads(), p0 = c.headDim(), n0 = c.dState();
         this.convBytes = 4L * (c.dConv() - 1) * c.convChannels();
-        this.layerBytes = roundUp(convBytes + (long) h0 * p0 * n0 * stBytes, 256);
+        this.ssmOffset = roundUp(convBytes, 16);
+        this.layerBytes = roundUp(ssmOffset + (long) h0 * p0 * n0 * stBytes, 256);
         this.slotBytes = layerBytes * c.nLayer();
         int hpg = h0 / g0;
         this.stepSmem = 4 * (hpg * p0 + 2 * n0 + hpg);
-        this.scanSmem = 4 * (p0 * (n0 + 1) + CHUNK * (p0 + 1) + 2 * CHUNK * (n0 + 1) + CHUNK * (CHUNK + 1) + 3 * CHUNK);
+        this.chunk = Math.min(MAX_CHUNK, c.chunkSize());
+        this.scanSmem = 4 * (p0 * (n0 + 1) + chunk * (p0 + 1) + 2 * chunk * (n0 + 1) + chunk * (chunk + 1) + 3 * chunk);
+        this.finishSmem = 4 * (p0 * (n0 + 1) + chunk * (n0 + 1) + chunk);
         checkSupported(dev);
 
         LlambaCudaWeights wts = null;
@@ -132,6 +144,10 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             tokOut = buffer(4L * t, "sampled tokens");
             meta = buffer(MetaLayout.bytes(t), "pass metadata");
             scratchState = buffer(slotBytes, "padding state");
+            yPart = buffer(4L * t * c.innerSize(), "scan partial outputs");
+            int slots = 2 * t / chunk + 1; // chunks of segments longer than one chunk
+            scanScratch = buffer(4L * slots * h0 * p0 * n0, "scan chunk states");
+            decays = buffer(4L * slots * h0, "scan chunk decays");
             mh = dev.allocateHost(MetaLayout.bytes(t));
             dev.synchronize();
             String ws = suffix(weights), ss = suffix(state);
@@ -142,7 +158,9 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             kStep = dev.kernel("ssm_step_" + ws + "_" + ss);
             kConv = dev.kernel("conv_prefill");
             kWin = dev.kernel("conv_window_update");
-            kScan = dev.kernel("ssm_scan_" + ws + "_" + ss);
+            kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
+            kScanStates = dev.kernel("scan_states_" + ss);
+            kScanFinish = dev.kernel("scan_finish_" + ws);
             kSample = dev.kernel("sample_rows");
             int[] ts = {1, 2, 4};
             for (int m = 0; m < 4; m++) {
@@ -218,6 +236,8 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         } else if (scanSmem > d.maxSharedMemoryPerBlock() - 1024) {
             why = "head_dim " + c.headDim() + " with d_state " + c.dState() + " needs " + scanSmem + " bytes of shared memory in the scan; the device allows "
                     + d.maxSharedMemoryPerBlock();
+        } else if (finishSmem > d.maxSharedMemoryPerBlock() - 1024) {
+            why = "the scan's last stage needs " + finishSmem + " bytes of shared memory";
         } else if (stepSmem > d.maxSharedMemoryPerBlock() - 1024) {
             why = "the decode step needs " + stepSmem + " bytes of shared memory";
         }
@@ -396,17 +416,18 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         int logitRows = decode ? n : wanted.size();
 
         MetaLayout m = new MetaLayout(n, meta.address());
-        writeMeta(m, segs, rows, byIndex);
+        Chunks chunks = writeMeta(m, segs, rows, byIndex);
         dev.copyToDevice(meta, 0, metaHost, 0, m.bytes());
+        metaRows = useGraph ? n : -1;
         if (useGraph) {
             Device.Graph g = graphs.get(n);
             if (g == null) {
-                g = dev.capture(() -> body(n, n, n, true, true, m));
+                g = dev.capture(() -> body(n, n, n, true, true, null, m));
                 graphs.put(n, g);
             }
             dev.launch(g);
         } else {
-            body(rows, segs.size(), logitRows, decode, anyPick, m);
+            body(rows, segs.size(), logitRows, decode, anyPick, chunks, m);
         }
         if (anyPick) {
             dev.copyToHost(tokHost, 0, tokOut, 0, logitRows);
@@ -429,12 +450,21 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         }
     }
 
-    /** Host-side metadata of a pass, padded to {@code m.n()} rows with the padding state. */
-    private void writeMeta(MetaLayout m, List<Segment> segs, int rows, LogitRow[] byIndex) {
+    /** The scan's chunks in a pass: how many, and how many belong to segments of several chunks (scratch slots). */
+    private record Chunks(int count, int slots) {
+    }
+
+    /**
+     * Host-side metadata of a pass, padded to {@code m.n()} rows with the padding state; returns
+     * the scan chunks (segments split into runs of at most {@link #chunk} tokens).
+     */
+    private Chunks writeMeta(MetaLayout m, List<Segment> segs, int rows, LogitRow[] byIndex) {
         MemorySegment mem = metaHost.segment();
         int n = m.n();
         long base = m.base();
         int seg = 0;
+        int chunks = 0;
+        int slots = 0;
         for (int si = 0; si < segs.size(); si++) {
             Segment s = segs.get(si);
             for (int i = 0; i < s.length; i++) {
@@ -446,6 +476,13 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             putInt(mem, m.segLen() - base, si, s.length);
             putInt(mem, m.segFresh() - base, si, s.state.position == 0 ? 1 : 0);
             mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.segState() - base + 8L * si, s.state.address());
+            int nc = (s.length + chunk - 1) / chunk;
+            putInt(mem, m.segFirstChunk() - base, si, chunks);
+            for (int k = 0; k < nc; k++, chunks++) {
+                putInt(mem, m.chunkSeg() - base, chunks, si);
+                putInt(mem, m.chunkK() - base, chunks, k);
+                putInt(mem, m.chunkSlot() - base, chunks, nc > 1 ? slots++ : -1);
+            }
             seg++;
         }
         for (int r = rows; r < n; r++) { // padding rows: token 0 on the padding state, fresh each time
@@ -472,6 +509,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.seed() - base + 8L * r, p == null ? 0 : p.seed());
             mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.step() - base + 8L * r, p == null ? 0 : p.step());
         }
+        return new Chunks(chunks, slots);
     }
 
     private static void putInt(MemorySegment mem, long off, int i, int v) {
@@ -487,8 +525,9 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     /**
      * Queues a pass of {@code t} rows and {@code segments} segments; {@code logitRows} rows get
      * logits (all rows, from h directly, in a decode pass; else the rows listed in the metadata).
+     * A decode pass runs the fused mixer step; any other the conv and the chunked scan.
      */
-    private void body(int t, int segments, int logitRows, boolean decode, boolean sample, MetaLayout m) {
+    private void body(int t, int segments, int logitRows, boolean decode, boolean sample, Chunks chunks, MetaLayout m) {
         final int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize(), v = c.vocabSize();
         final int ch = c.convChannels(), kc = c.dConv(), silu = c.convSilu() ? 1 : 0;
         final int hh = c.nVHeads(), gg = c.nQkHeads(), pp = c.headDim(), nn = c.dState();
@@ -502,7 +541,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             }
             if (decode) {
                 dev.launch(kStep, gg, t, 256, stepSmem, new KernelArgs().ptr(proj.address()).i32(rin).ptr(m.segFresh()).ptr(m.segState())
-                        .i64(layerOff).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias())
+                        .i64(layerOff).i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias())
                         .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()));
             } else {
                 dev.launch(kConv, grid((long) t * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.rowSeg())
@@ -510,9 +549,19 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
                         .i32(kc).i32(ch).i32(silu).ptr(xbc.address()));
                 dev.launch(kWin, grid((long) segments * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(segments)
                         .ptr(m.segStart()).ptr(m.segLen()).ptr(m.segFresh()).ptr(m.segState()).i64(layerOff).i32(kc).i32(ch));
-                dev.launch(kScan, hh, segments, 256, scanSmem, new KernelArgs().ptr(xbc.address()).ptr(proj.address()).i32(rin)
-                        .ptr(m.segStart()).ptr(m.segLen()).ptr(m.segFresh()).ptr(m.segState()).i64(layerOff).i32(kc)
-                        .ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()));
+                dev.launch(kScanChunks, hh, chunks.count(), 256, scanSmem, new KernelArgs().ptr(xbc.address()).ptr(proj.address()).i32(rin)
+                        .ptr(m.chunkSeg()).ptr(m.chunkK()).ptr(m.chunkSlot()).ptr(m.segStart()).ptr(m.segLen()).ptr(m.segFresh())
+                        .ptr(m.segState()).i64(layerOff).i64(ssmOffset).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn)
+                        .i32(ch).i32(chunk).ptr(yPart.address()).ptr(scanScratch.address()).ptr(decays.address()).ptr(y.address()));
+                if (chunks.slots() > 0) {
+                    dev.launch(kScanStates, hh, segments, 256, 0, new KernelArgs().ptr(m.chunkSlot()).ptr(m.segFirstChunk()).ptr(m.segLen())
+                            .ptr(m.segState()).i64(layerOff).i64(ssmOffset).i32(hh).i32(pp).i32(nn).i32(chunk).ptr(scanScratch.address())
+                            .ptr(decays.address()));
+                    dev.launch(kScanFinish, hh, chunks.count(), 256, finishSmem, new KernelArgs().ptr(xbc.address()).ptr(proj.address())
+                            .i32(rin).ptr(m.chunkSeg()).ptr(m.chunkK()).ptr(m.chunkSlot()).ptr(m.segStart()).ptr(m.segLen())
+                            .ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).i32(chunk).ptr(yPart.address())
+                            .ptr(scanScratch.address()).ptr(y.address()));
+                }
             }
             linear(L.outProj(), d, di, false, y.address(), di, 0, ADD, h.address(), d, t);
             if (L.outBias() != 0) {
@@ -545,6 +594,15 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         dev.launch(kBias, grid((long) t * n), 1, 256, 0, new KernelArgs().ptr(out).ptr(b).i32(t).i32(n).i32(n));
     }
 
+    /** Products of up to {@code rows} activation rows use the GEMV kernels (0: always cuBLAS). Drops the captured graphs. */
+    void setGemvMaxRows(int rows) {
+        try (Device.Scope s = dev.enter()) {
+            gemvMaxRows = rows;
+            graphs.values().forEach(dev::destroy);
+            graphs.clear();
+        }
+    }
+
     /**
      * out = x·Wᵀ for {@code t} rows of x, W {@code rows × k}. {@code norm}: x is h (f32), normalised
      * with {@code normW} first; otherwise x holds activations in the weight format. {@code epi}:
@@ -553,7 +611,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     private void linear(long wAddr, int rows, int k, boolean norm, long x, int ldx, long normW, int epi, long out, int ldo, int t) {
         int tt = t <= 1 ? 1 : t <= 2 ? 2 : 4;
         int smem = 4 * tt * k;
-        if (t <= GEMV_MAX_ROWS && smem <= dev.maxSharedMemoryPerBlock() - 1024) {
+        if (t <= gemvMaxRows && smem <= dev.maxSharedMemoryPerBlock() - 1024) {
             int mode = norm ? (epi == SWIGLU ? NW : NS) : (epi == ADD ? PA : PS);
             if ((norm && epi == ADD) || (!norm && epi == SWIGLU)) {
                 throw new IllegalStateException("no GEMV kernel for this prologue and epilogue");
@@ -562,9 +620,16 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             int warps = GEMV_BLOCK / 32;
             int units = (rows + 1) / 2;
             int perSm = Math.max(1, Math.min(2, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
-            int gridX = Math.max(1, Math.min((units + warps - 1) / warps, dev.multiprocessors() * perSm));
+            // Warps per row pair: enough that every SM has work, each still with a full row of 16-byte loads per lane.
+            int vec = 16 / weightType.bytes();
+            int wpu = 1;
+            while (wpu < warps && (long) units * wpu < (long) dev.multiprocessors() * perSm * warps && k / vec / (2 * wpu) >= 32) {
+                wpu *= 2;
+            }
+            int upb = warps / wpu;
+            int gridX = Math.max(1, Math.min((units + upb - 1) / upb, dev.multiprocessors() * perSm));
             dev.launch(kern, gridX, 1, GEMV_BLOCK, smem, new KernelArgs().ptr(wAddr).i32(rows).i32(k).ptr(x).i32(ldx).ptr(normW)
-                    .f32(c.normEpsilon()).ptr(out).i32(ldo));
+                    .f32(c.normEpsilon()).ptr(out).i32(ldo).i32(wpu));
             return;
         }
         long in = x;
@@ -576,8 +641,8 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         }
         if (epi == SWIGLU) {
             dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, 0f, gu.address(), Device.R_32F, rows);
-            int half = rows / 2;
-            dev.launch(kSwiglu, grid((long) t * half), 1, 256, 0, new KernelArgs().ptr(gu.address()).i32(half).i64((long) t * half).ptr(out));
+            long n = (long) t * (rows / 2);
+            dev.launch(kSwiglu, grid(n / 4 + 1), 1, 256, 0, new KernelArgs().ptr(gu.address()).i64(n).ptr(out));
         } else {
             dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, epi == ADD ? 1f : 0f, out, Device.R_32F, ldo);
         }
@@ -590,8 +655,8 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     float replayMillis(int batch, int reps) {
         try (Device.Scope s = dev.enter()) {
             Device.Graph g = graphs.get(bucket(batch));
-            if (g == null) {
-                throw new IllegalStateException("no decode graph for batch " + batch + " yet");
+            if (g == null || metaRows != bucket(batch)) {
+                throw new IllegalStateException("replay needs the last pass to be a decode step of batch " + batch + "'s bucket");
             }
             dev.synchronize();
             Device.Event a = dev.record();
@@ -636,8 +701,9 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
 
     /**
      * Byte offsets of the per-pass metadata for {@code n} rows: per row the token and its segment;
-     * per segment its first row, length, fresh flag and state address; per logit row its source
-     * row and sampling parameters.
+     * per segment its first row, length, fresh flag, first scan chunk and state address; per scan
+     * chunk its segment, index in the segment and scratch slot; per logit row its source row and
+     * sampling parameters.
      */
     record MetaLayout(int n, long base) {
         long tok() {
@@ -684,8 +750,24 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             return base + 40L * n;
         }
 
+        long chunkSeg() {
+            return base + 44L * n;
+        }
+
+        long chunkK() {
+            return base + 48L * n;
+        }
+
+        long chunkSlot() {
+            return base + 52L * n;
+        }
+
+        long segFirstChunk() {
+            return base + 56L * n;
+        }
+
         long segState() {
-            return base + roundUp(44L * n, 8);
+            return base + roundUp(60L * n, 8);
         }
 
         long seed() {

@@ -7,16 +7,18 @@ import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A {@link Device} that times every kernel launch and matrix product with events around it, for
- * the benchmark's per-kernel breakdown (a profiler without one: the GPU machine's tools vary). Use
- * with CUDA graphs off: events inside a captured graph would not time anything.
+ * A {@link Device} that records the kernel launches and matrix products of a pass, then times
+ * each one alone: a graph of {@code reps} copies of it, replayed between events (the way the
+ * decode graphs run them, launch gaps included). Copies of a product whose weights fit in L2
+ * (60 MB on an H200) may read them from L2: the figures are per-kernel costs, not a prediction
+ * of the whole pass, whose own time is measured separately. Use with CUDA graphs off.
  */
 final class ProfilingDevice implements Device {
-    private record Span(String name, Event from, Event to) {
+    private record Op(String name, Runnable run) {
     }
 
     private final Device d;
-    private final List<Span> spans = new ArrayList<>();
+    private final List<Op> ops = new ArrayList<>();
     private boolean on;
 
     ProfilingDevice(Device delegate) {
@@ -24,45 +26,53 @@ final class ProfilingDevice implements Device {
     }
 
     void start() {
-        spans.clear();
+        ops.clear();
         on = true;
     }
 
-    /** Milliseconds per kernel (or "gemm MxNxK"), in first-launch order, with launch counts. */
-    Map<String, double[]> stop() {
+    /** Milliseconds per kernel name (or "cublas MxNxK"), in first-launch order, with launch counts. */
+    Map<String, double[]> stop(int reps) {
         on = false;
         d.synchronize();
         Map<String, double[]> out = new LinkedHashMap<>();
-        for (Span s : spans) {
-            double[] v = out.computeIfAbsent(s.name, k -> new double[2]);
-            v[0] += d.millisBetween(s.from, s.to);
+        for (Op op : ops) {
+            Graph g = d.capture(() -> {
+                for (int i = 0; i < reps; i++) {
+                    op.run.run();
+                }
+            });
+            d.launch(g);
+            Event a = d.record();
+            d.launch(g);
+            Event b = d.record();
+            double ms = d.millisBetween(a, b) / reps;
+            d.destroy(a);
+            d.destroy(b);
+            d.destroy(g);
+            double[] v = out.computeIfAbsent(op.name, k -> new double[2]);
+            v[0] += ms;
             v[1]++;
-            d.destroy(s.from);
-            d.destroy(s.to);
         }
-        spans.clear();
+        ops.clear();
         return out;
     }
 
-    private void timed(String name, Runnable r) {
-        if (!on) {
-            r.run();
-            return;
-        }
-        Event a = d.record();
+    private void recorded(String name, Runnable r) {
         r.run();
-        spans.add(new Span(name, a, d.record()));
+        if (on) {
+            ops.add(new Op(name, r));
+        }
     }
 
     @Override
     public void launch(Kernel kernel, int gridX, int gridY, int block, int sharedBytes, KernelArgs args) {
-        timed(kernel.name(), () -> d.launch(kernel, gridX, gridY, block, sharedBytes, args));
+        recorded(kernel.name(), () -> d.launch(kernel, gridX, gridY, block, sharedBytes, args));
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
                      float beta, long c, int cType, int ldc) {
-        timed("cublas " + m + "x" + n + "x" + k, () -> d.gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, beta, c, cType, ldc));
+        recorded("cublas " + m + "x" + n + "x" + k, () -> d.gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, beta, c, cType, ldc));
     }
 
     // Everything else is the delegate's.

@@ -111,13 +111,13 @@ class CudaGpuTest {
 
     /**
      * A random checkpoint of the real Llamba-1B shape, on the GPU and on the CPU backend: logits
-     * of a 24-token prompt at every position, then 12 greedy decode steps. F32 weights on the GPU
+     * of a 150-token prompt at every position (three scan chunks), then 12 greedy decode steps. F32 weights on the GPU
      * (the BF16 checkpoint widened exactly) must pick the CPU's tokens; BF16 weights stay close.
      */
     @Test
     void llamba1bShapedCheckpointMatchesTheCpuBackend(@TempDir Path dir) throws Exception {
         RandomCheckpoint.write(GpuBenchmark.preset("llamba-1b"), DType.BF16, dir, 1, 4L << 30);
-        int[] prompt = new SplittableRandom(3).ints(24, 0, 128000).toArray();
+        int[] prompt = new SplittableRandom(3).ints(150, 0, 128000).toArray();
         int steps = 12;
         Result cpu;
         try (Model m = ModelLoader.load(dir, new LoadOptions(BackendKind.CPU, 0))) {
