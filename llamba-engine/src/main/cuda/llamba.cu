@@ -320,6 +320,7 @@ GEMV_MODES(bf16, bf16, 4)
 // it is loaded in 16-byte pieces before the wait for in_proj (no kernel of the pass writes it
 // before this one), N/4 lanes to a row, several rows per warp.
 #define STEP_BATCH 4
+#define MAX_CONV 16
 
 template <typename WT, typename ST>
 __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
@@ -422,6 +423,107 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
     }
 }
 
+// Large decode batches split the step in two, so that no block waits on a chain of loads: a flat
+// conv over (sequence, channel), then one block per (head, sequence) whose state rows and inputs
+// (x, B, C, z) are all requested at once.
+
+// conv_step: xbc[b][j] from the token's in_proj values and the window, which shifts in place.
+extern "C" __global__ void conv_step(const float* __restrict__ proj, int Rin, int T, const int* __restrict__ segFresh,
+                                     const u64* __restrict__ segState, long long layerOff, const float* __restrict__ convW,
+                                     const float* __restrict__ convB, int Kc, int C, int convSilu, float* __restrict__ xbc) {
+    pdlWait();
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)T * C; e += (long long)gridDim.x * blockDim.x) {
+        const int b = (int)(e / C), j = (int)(e % C);
+        const int fresh = segFresh[b];
+        float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
+        float w[MAX_CONV];
+#pragma unroll
+        for (int k = 0; k < MAX_CONV; k++) w[k] = k < Kc - 1 && !fresh ? win[k * C + j] : 0.0f;
+        const float in = proj[(size_t)b * Rin + j];
+        float acc = convB[j];
+#pragma unroll
+        for (int k = 0; k < MAX_CONV; k++)
+            if (k < Kc - 1) acc += convW[j * Kc + k] * w[k];
+        acc += convW[j * Kc + Kc - 1] * in;
+#pragma unroll
+        for (int k = 0; k < MAX_CONV; k++) {
+            if (k + 1 < Kc - 1) win[k * C + j] = w[k + 1];
+            else if (k + 1 == Kc - 1) win[k * C + j] = in;
+        }
+        xbc[(size_t)b * C + j] = convSilu ? silu(acc) : acc;
+    }
+}
+EMU_KERNEL(conv_step)
+
+// ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of one sequence (d_state a
+// power of two from 4 to 128: rows in float4 pieces, N/4 lanes a row).
+template <typename WT, typename ST>
+__device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh,
+                         const u64* __restrict__ segState, long long layerOff, long long ssmOff, const float* __restrict__ Dskip,
+                         const float* __restrict__ zBias, int H, int G, int P, int N, int C, WT* __restrict__ y) {
+    DYN_SMEM(float, sm);
+    const int h = blockIdx.x, b = blockIdx.y, g = h / (H / G), Di = H * P;
+    float* cx = sm;        // [P]
+    float* cz = cx + P;    // [P] silu(z + z_bias)
+    float* cB = cz + P;    // [N]
+    float* cC = cB + N;    // [N]
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int fresh = segFresh[b];
+    ST* S = reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[b]) + layerOff + ssmOff) + (size_t)h * P * N;
+    const int tpr = N >> 2, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
+    const int sub = lane % tpr, n0 = 4 * sub;
+    const int passes = (P + rowsPerPass - 1) / rowsPerPass;
+    float4 s[STEP_BATCH];
+#pragma unroll
+    for (int i = 0; i < STEP_BATCH; i++) {
+        const int p = i * rowsPerPass + warp * rpw + lane / tpr;
+        s[i] = (i < passes && p < P && !fresh) ? load4(S + (size_t)p * N + n0) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+    pdlWait();
+    const float* xr = xbc + (size_t)b * C;
+    const float* pr = proj + (size_t)b * Rin;
+    for (int e = threadIdx.x; e < 2 * P + 2 * N; e += blockDim.x) {
+        if (e < P) cx[e] = xr[h * P + e];
+        else if (e < 2 * P) cz[e - P] = silu(pr[C + h * P + (e - P)] + (zBias ? zBias[h * P + (e - P)] : 0.0f));
+        else if (e < 2 * P + N) cB[e - 2 * P] = xr[Di + g * N + (e - 2 * P)];
+        else cC[e - 2 * P - N] = xr[Di + G * N + g * N + (e - 2 * P - N)];
+    }
+    const float decay = expf(-softplus(pr[C + Di + h])), Dh = Dskip[h];
+    __syncthreads();
+    for (int i = 0; i < passes; i++) {
+        const int p = i * rowsPerPass + warp * rpw + lane / tpr;
+        const bool ok = p < P;
+        float4 sv = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+        for (int k = 0; k < STEP_BATCH; k++)
+            if (k == i) sv = s[k];
+        if (i >= STEP_BATCH && ok && !fresh) sv = load4(S + (size_t)p * N + n0);
+        float acc = 0.0f;
+        if (ok) {
+            const float xv = cx[p];
+            const float4 v = make_float4(sv.x * decay + cB[n0] * xv, sv.y * decay + cB[n0 + 1] * xv, sv.z * decay + cB[n0 + 2] * xv,
+                                         sv.w * decay + cB[n0 + 3] * xv);
+            store4(S + (size_t)p * N + n0, v);
+            acc = v.x * cC[n0] + v.y * cC[n0 + 1] + v.z * cC[n0 + 2] + v.w * cC[n0 + 3];
+        }
+        for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+        if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
+    }
+}
+
+#define HEADS_KERNELS(S, WT, SS, ST)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(256, 4) ssm_heads_##S##_##SS(                                         \
+        const float* xbc, const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff,    \
+        long long ssmOff, const float* Dskip, const float* zBias, int H, int G, int P, int N, int C, WT* y) {           \
+        ssmHeads<WT, ST>(xbc, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, y);         \
+    }                                                                                                                  \
+    EMU_KERNEL(ssm_heads_##S##_##SS)
+
+HEADS_KERNELS(f32, float, f32, float)
+HEADS_KERNELS(f32, float, bf16, bf16)
+HEADS_KERNELS(bf16, bf16, f32, float)
+HEADS_KERNELS(bf16, bf16, bf16, bf16)
+
 // ================================================================== mixer: runs of tokens
 
 // Causal depthwise conv for every token of a pass: xbc[r][j] from this segment's inputs and, before
@@ -446,8 +548,6 @@ extern "C" __global__ void conv_prefill(const float* __restrict__ proj, int Rin,
     }
 }
 EMU_KERNEL(conv_prefill)
-
-#define MAX_CONV 16
 
 // The window after a segment: the last K-1 inputs of (old window ++ the segment's tokens).
 extern "C" __global__ void conv_window_update(const float* __restrict__ proj, int Rin, int S, const int* __restrict__ segStart,

@@ -66,6 +66,7 @@ public final class GpuBenchmark {
         dev = CudaDevice.open(0, CudaAvailability.fatbin());
         try {
             out.println("device: " + dev.description());
+            out.println("host: " + Runtime.getRuntime().availableProcessors() + " processors, Java " + Runtime.version());
             results.put("device", dev.description());
             ceilings();
             if (s.profile()) {
@@ -230,6 +231,17 @@ public final class GpuBenchmark {
                     m.info().weightBytes() / 1e9, perToken / 1e9);
             int cap = sweep ? Math.max(1, maxOf(s.batches())) : 1;
             try (StatePool pool = m.createStatePool(cap)) {
+                if (sweep) { // GEMV launch choices at batch 1, whole-step device time
+                    for (int perSm : new int[]{1, 2}) {
+                        for (int minChunks : new int[]{1, 4}) {
+                            m.tune(4, perSm, minChunks, 32);
+                            decode(m, pool, 1, 8);
+                            out.printf("  GEMV %d block(s)/SM, >= %d chunk(s)/lane: batch-1 step %.3f ms (graph replay)%n", perSm, minChunks,
+                                    m.replayMillis(1, 50));
+                        }
+                    }
+                    m.tune(4, 2, 1, 32);
+                }
                 double tps = decode(m, pool, 1, s.decodeTokens());
                 double frac = tps / roofline;
                 float stepMs = m.replayMillis(1, 50);
@@ -312,6 +324,12 @@ public final class GpuBenchmark {
                 decode(m, pool, b, 8);
                 out.printf("        (cuBLAS instead of GEMV: device %.3f ms/step)%n", m.replayMillis(b, 10));
                 m.setGemvMaxRows(4);
+            }
+            if (b >= 16 && b <= 64) { // the fused mixer step instead of the split one
+                m.tune(4, 2, 1, 4096);
+                decode(m, pool, b, 8);
+                out.printf("        (fused decode step: device %.3f ms/step)%n", m.replayMillis(b, 10));
+                m.tune(4, 2, 1, 32);
             }
             rows.put(Integer.toString(b), Map.of("tok_s", tps, "tflops", rate / 1e12, "gemm_fraction", rate / gemmRate));
             lastFrac = rate / gemmRate;

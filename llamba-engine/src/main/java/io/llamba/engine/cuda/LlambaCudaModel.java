@@ -75,6 +75,13 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     private final int finishSmem;
     /** Products of at most this many rows use the GEMV kernels, larger ones cuBLAS. */
     private int gemvMaxRows = 4;
+    /** GEMV blocks per SM (1 leaves room for the next kernel's blocks to start early). */
+    private int gemvBlocksPerSm = 2;
+    /** Fewest 16-byte chunks per lane and row when K is split across warps. */
+    private int gemvMinChunks = 1;
+    /** Decode passes of at least this many rows split the mixer step (conv, then one block per head). */
+    private int splitStepRows = 32;
+    private final int headsSmem;
     private final long slotBytes;
     private final int stepSmem;
     private final int scanSmem;
@@ -88,7 +95,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     private final Map<Integer, Device.Graph> graphs = new HashMap<>();
     /** Rows of the metadata now on the device (a graph may only be replayed over its own bucket's). */
     private int metaRows = -1;
-    private final Kernel kEmbed, kNorm, kSwiglu, kBias, kStep, kConv, kWin, kScanChunks, kScanStates, kScanFinish, kSample;
+    private final Kernel kEmbed, kNorm, kSwiglu, kBias, kStep, kConvStep, kHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish, kSample;
     private final Kernel[][] kGemv = new Kernel[4][3];
     private boolean closed;
 
@@ -118,6 +125,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         this.chunk = Math.min(MAX_CHUNK, c.chunkSize());
         this.scanSmem = 4 * (p0 * (n0 + 1) + chunk * (p0 + 1) + 2 * chunk * (n0 + 1) + chunk * (chunk + 1) + 3 * chunk);
         this.finishSmem = 4 * (p0 * (n0 + 1) + chunk * (n0 + 1) + chunk);
+        this.headsSmem = 4 * (2 * p0 + 2 * n0);
         checkSupported(dev);
 
         LlambaCudaWeights wts = null;
@@ -156,6 +164,8 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             kSwiglu = dev.kernel("swiglu_rows_" + ws);
             kBias = dev.kernel("add_bias");
             kStep = dev.kernel("ssm_step_" + ws + "_" + ss);
+            kConvStep = dev.kernel("conv_step");
+            kHeads = dev.kernel("ssm_heads_" + ws + "_" + ss);
             kConv = dev.kernel("conv_prefill");
             kWin = dev.kernel("conv_window_update");
             kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
@@ -539,7 +549,13 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             if (L.inBias() != 0) {
                 bias(proj.address(), L.inBias(), t, rin);
             }
-            if (decode) {
+            if (decode && t >= splitStepRows && splitStepSupported()) {
+                dev.launch(kConvStep, grid((long) t * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.segFresh())
+                        .ptr(m.segState()).i64(layerOff).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(ch).i32(silu).ptr(xbc.address()));
+                dev.launch(kHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(xbc.address()).ptr(proj.address()).i32(rin).ptr(m.segFresh())
+                        .ptr(m.segState()).i64(layerOff).i64(ssmOffset).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch)
+                        .ptr(y.address()));
+            } else if (decode) {
                 dev.launch(kStep, gg, t, 256, stepSmem, new KernelArgs().ptr(proj.address()).i32(rin).ptr(m.segFresh()).ptr(m.segState())
                         .i64(layerOff).i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias())
                         .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()));
@@ -594,13 +610,36 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         dev.launch(kBias, grid((long) t * n), 1, 256, 0, new KernelArgs().ptr(out).ptr(b).i32(t).i32(n).i32(n));
     }
 
-    /** Products of up to {@code rows} activation rows use the GEMV kernels (0: always cuBLAS). Drops the captured graphs. */
-    void setGemvMaxRows(int rows) {
+    /** The per-head decode kernel takes d_state in float4 pieces: a power of two from 4 to 128. */
+    private boolean splitStepSupported() {
+        int n = c.dState();
+        return n >= 4 && n <= 128 && Integer.bitCount(n) == 1;
+    }
+
+    /**
+     * Launch choices, for tests and the benchmark: products of up to {@code maxRows} activation
+     * rows use the GEMV kernels (0: always cuBLAS), with {@code blocksPerSm} blocks per SM and at
+     * least {@code minChunks} 16-byte chunks per lane; decode passes of {@code splitRows} rows or
+     * more split the mixer step. Drops the captured graphs.
+     */
+    void tune(int maxRows, int blocksPerSm, int minChunks, int splitRows) {
         try (Device.Scope s = dev.enter()) {
-            gemvMaxRows = rows;
+            gemvMaxRows = maxRows;
+            gemvBlocksPerSm = blocksPerSm;
+            gemvMinChunks = minChunks;
+            splitStepRows = splitRows;
             graphs.values().forEach(dev::destroy);
             graphs.clear();
         }
+    }
+
+    void setGemvMaxRows(int rows) {
+        tune(rows, gemvBlocksPerSm, gemvMinChunks, splitStepRows);
+    }
+
+    String tuning() {
+        return "GEMV up to " + gemvMaxRows + " rows, " + gemvBlocksPerSm + " blocks/SM, >= " + gemvMinChunks
+                + " chunks/lane; split decode step from " + splitStepRows + " rows";
     }
 
     /**
@@ -619,11 +658,12 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             Kernel kern = kGemv[mode][tt == 1 ? 0 : tt == 2 ? 1 : 2];
             int warps = GEMV_BLOCK / 32;
             int units = (rows + 1) / 2;
-            int perSm = Math.max(1, Math.min(2, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
+            int perSm = Math.max(1, Math.min(gemvBlocksPerSm, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
             // Warps per row pair: enough that every SM has work, each still with a full row of 16-byte loads per lane.
             int vec = 16 / weightType.bytes();
             int wpu = 1;
-            while (wpu < warps && (long) units * wpu < (long) dev.multiprocessors() * perSm * warps && k / vec / (2 * wpu) >= 32) {
+            while (wpu < warps && (long) units * wpu < (long) dev.multiprocessors() * perSm * warps
+                    && k / vec / (2 * wpu) >= 32 * gemvMinChunks) {
                 wpu *= 2;
             }
             int upb = warps / wpu;

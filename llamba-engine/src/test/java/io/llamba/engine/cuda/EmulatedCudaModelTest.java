@@ -126,6 +126,19 @@ class EmulatedCudaModelTest {
         assertThat(out[1]).isEqualTo(out[0]);
     }
 
+    /** Decode passes through the split mixer step (conv, then a block per head) and the K-split GEMV. */
+    @Test
+    void splitDecodeStepAndGemvVariantsMatchTheReference() {
+        for (String name : List.of("base-f32", "grouped-bf16")) {
+            try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, DType.F32, true)) {
+                m.tune(4, 1, 4, 1);
+                for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
+                    assertThat(w.relative()).as(m.tuning() + ": " + w.where()).isLessThanOrEqualTo(tolerance(m));
+                }
+            }
+        }
+    }
+
     @Test
     void greedyPicksAreTheArgmaxOfTheLogits() {
         CudaFixtureCheck.Case c = longest("base-bf16");
