@@ -82,6 +82,45 @@ __device__ __forceinline__ void store4(bf16* p, float4 v) {
     *reinterpret_cast<uint2*>(p) = u;
 }
 
+// 16 bytes of state: four f32 or eight bf16 values, widened to floats.
+template <typename ST> struct Piece;
+template <> struct Piece<float> { static constexpr int n = 4; };
+template <> struct Piece<bf16> { static constexpr int n = 8; };
+
+__device__ __forceinline__ void loadPiece(const float* p, float* v) {
+    const float4 a = load4(p);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+}
+__device__ __forceinline__ void loadPiece(const bf16* p, float* v) {
+    const uint4 q = *reinterpret_cast<const uint4*>(p);
+    const unsigned w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        v[2 * i] = __uint_as_float(w[i] << 16);
+        v[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+}
+__device__ __forceinline__ void storePiece(float* p, const float* v) { store4(p, make_float4(v[0], v[1], v[2], v[3])); }
+__device__ __forceinline__ void storePiece(bf16* p, const float* v) {
+    uint4 q;
+    q.x = (unsigned)f2bf(v[0]) | ((unsigned)f2bf(v[1]) << 16);
+    q.y = (unsigned)f2bf(v[2]) | ((unsigned)f2bf(v[3]) << 16);
+    q.z = (unsigned)f2bf(v[4]) | ((unsigned)f2bf(v[5]) << 16);
+    q.w = (unsigned)f2bf(v[6]) | ((unsigned)f2bf(v[7]) << 16);
+    *reinterpret_cast<uint4*>(p) = q;
+}
+
+// Starts [p, p + bytes) towards L2, spread over every thread of the grid (weights the next kernel reads).
+__device__ __forceinline__ void prefetchShare(const void* p, long long bytes) {
+#ifdef __CUDA_ARCH__
+    if (p == nullptr) return;
+    const long long threads = (long long)gridDim.x * gridDim.y * blockDim.x;
+    const long long id = ((long long)blockIdx.y * gridDim.x + blockIdx.x) * blockDim.x + threadIdx.x;
+    const char* c = static_cast<const char*>(p);
+    for (long long off = id * 128; off < bytes; off += threads * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(c + off));
+#endif
+}
+
 // ------------------------------------------------------------------ activations
 
 __device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }

@@ -74,9 +74,10 @@ __device__ void rmsnormRows(const float* __restrict__ h, int D, const int* __res
 }
 
 // act[e] = silu(gu[2e]) * gu[2e+1] over the n outputs of the pass: gate and up rows are
-// interleaved in the weight, so gate/up pairs sit side by side and rows need no indexing.
+// interleaved in the weight, so gate/up pairs sit side by side and rows need no indexing. gu is
+// in the weight format (cuBLAS writes BF16 products for BF16 weights: half the traffic).
 template <typename WT>
-__device__ void swigluRows(const float* __restrict__ gu, long long n, WT* __restrict__ act) {
+__device__ void swigluRows(const WT* __restrict__ gu, long long n, WT* __restrict__ act) {
     pdlWait();
     const long long stride = (long long)gridDim.x * blockDim.x;
     long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -86,7 +87,7 @@ __device__ void swigluRows(const float* __restrict__ gu, long long n, WT* __rest
             store4(act + 4 * e, make_float4(silu(a.x) * a.y, silu(a.z) * a.w, silu(b.x) * b.y, silu(b.z) * b.w));
         }
     } else {
-        for (; e < n; e += stride) act[e] = cvt<WT>(silu(gu[2 * e]) * gu[2 * e + 1]);
+        for (; e < n; e += stride) act[e] = cvt<WT>(silu(ld(gu + 2 * e)) * ld(gu + 2 * e + 1));
     }
 }
 
@@ -97,7 +98,7 @@ __device__ void swigluRows(const float* __restrict__ gu, long long n, WT* __rest
         rmsnormRows<WT>(h, D, rows, w, eps, out);                                                                    \
     }                                                                                                                \
     EMU_KERNEL(rmsnorm_rows_##S)                                                                                     \
-    extern "C" __global__ void swiglu_rows_##S(const float* gu, long long n, WT* act) { swigluRows<WT>(gu, n, act); } \
+    extern "C" __global__ void swiglu_rows_##S(const WT* gu, long long n, WT* act) { swigluRows<WT>(gu, n, act); } \
     EMU_KERNEL(swiglu_rows_##S)
 
 ROWS_KERNELS(f32, float)
@@ -317,17 +318,30 @@ GEMV_MODES(bf16, bf16, 4)
 // shifted in place), S ← decay·S + x⊗B, y = S·C + D·x, gated by silu(z + z_bias). One block per
 // (qk group, sequence): the group's B and C channels belong to it alone, so no two blocks touch
 // the same window channels. The state is the traffic (it is read and written whole every step):
-// it is loaded in 16-byte pieces before the wait for in_proj (no kernel of the pass writes it
-// before this one), N/4 lanes to a row, several rows per warp.
+// it is loaded in 16-byte pieces (4 f32 or 8 bf16 values) before the wait for in_proj (no kernel
+// of the pass writes it before this one), N/piece lanes to a row, several rows per warp. At small
+// batches the step is a short kernel between two long ones: it also starts the next weights
+// towards L2 (out_proj's and the first part of gate/up's: next, next2), to be read from there.
 #define STEP_BATCH 4
 #define MAX_CONV 16
 
+// Rows of N values in pieces: whether a row splits into a power-of-two number of pieces ≤ 32.
+template <typename ST>
+__device__ __forceinline__ bool piecewise(int N) {
+    constexpr int VS = Piece<ST>::n;
+    if (N % VS != 0 || N / VS > 32) return false;
+    const int t = N / VS;
+    return (t & (t - 1)) == 0;
+}
+
 template <typename WT, typename ST>
 __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
-                        long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc, int convSilu,
-                        const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G, int P, int N, int C,
-                        WT* __restrict__ y) {
+                        long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc,
+                        int convSilu, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G, int P, int N, int C,
+                        WT* __restrict__ y, const void* __restrict__ next, long long nextBytes, const void* __restrict__ next2,
+                        long long next2Bytes) {
     DYN_SMEM(float, sm);
+    constexpr int VS = Piece<ST>::n, SB = STEP_BATCH * 4 / VS;  // pieces preloaded: 16 floats either way
     const int g = blockIdx.x, b = blockIdx.y;
     const int hpg = H / G, h0 = g * hpg, Di = H * P;
     const int nx = hpg * P;
@@ -342,17 +356,23 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
     ST* S = reinterpret_cast<ST*>(base + ssmOff) + (size_t)h0 * P * N;  // the group's rows
     const float* row = proj + (size_t)b * Rin;
 
-    // Rows of S as float4 pieces: tpr lanes a row, 32/tpr rows a warp, per pass nwarps·32/tpr rows.
-    const bool vec = (N & 3) == 0 && N <= 128 && (32 % (N >> 2)) == 0;
-    const int tpr = vec ? N >> 2 : 1, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
-    const int sub = lane % tpr, n0 = 4 * sub;
+    const bool vec = piecewise<ST>(N);
+    const int tpr = vec ? N / VS : 1, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
+    const int sub = lane % tpr, n0 = VS * sub;
     const int passes = vec ? (nx + rowsPerPass - 1) / rowsPerPass : 0;
-    float4 s[STEP_BATCH];
+    float s[SB][VS];
 #pragma unroll
-    for (int i = 0; i < STEP_BATCH; i++) {
+    for (int i = 0; i < SB; i++) {
         const int hp = i * rowsPerPass + warp * rpw + lane / tpr;
-        s[i] = (i < passes && hp < nx && !fresh) ? load4(S + (size_t)hp * N + n0) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (i < passes && hp < nx && !fresh) {
+            loadPiece(S + (size_t)hp * N + n0, s[i]);
+        } else {
+#pragma unroll
+            for (int e = 0; e < VS; e++) s[i][e] = 0.0f;
+        }
     }
+    prefetchShare(next, nextBytes);
+    prefetchShare(next2, next2Bytes);
     pdlWait();
 
     for (int e = threadIdx.x; e < nx + 2 * N; e += blockDim.x) {
@@ -383,18 +403,25 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
         for (int i = 0; i < passes; i++) {
             const int hp = i * rowsPerPass + warp * rpw + lane / tpr;
             const bool ok = hp < nx;
-            float4 sv = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            float sv[VS];
 #pragma unroll
-            for (int k = 0; k < STEP_BATCH; k++)
-                if (k == i) sv = s[k];
-            if (i >= STEP_BATCH && ok && !fresh) sv = load4(S + (size_t)hp * N + n0);
+            for (int e = 0; e < VS; e++) sv[e] = 0.0f;
+#pragma unroll
+            for (int k = 0; k < SB; k++)
+                if (k == i) {
+#pragma unroll
+                    for (int e = 0; e < VS; e++) sv[e] = s[k][e];
+                }
+            if (i >= SB && ok && !fresh) loadPiece(S + (size_t)hp * N + n0, sv);
             float acc = 0.0f;
             if (ok) {
                 const float xv = cx[hp], decay = dec[hp / P];
-                const float4 v = make_float4(sv.x * decay + cB[n0] * xv, sv.y * decay + cB[n0 + 1] * xv,
-                                             sv.z * decay + cB[n0 + 2] * xv, sv.w * decay + cB[n0 + 3] * xv);
-                store4(S + (size_t)hp * N + n0, v);
-                acc = v.x * cC[n0] + v.y * cC[n0 + 1] + v.z * cC[n0 + 2] + v.w * cC[n0 + 3];
+#pragma unroll
+                for (int e = 0; e < VS; e++) {
+                    sv[e] = sv[e] * decay + cB[n0 + e] * xv;
+                    acc += sv[e] * cC[n0 + e];
+                }
+                storePiece(S + (size_t)hp * N + n0, sv);
             }
             for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
             if (ok && sub == 0) {
@@ -428,11 +455,36 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
 // (x, B, C, z) are all requested at once.
 
 // conv_step: xbc[b][j] from the token's in_proj values and the window, which shifts in place.
+// Four channels a thread in 16-byte loads when d_conv is 4 (Llamba's) and the rows allow it.
 extern "C" __global__ void conv_step(const float* __restrict__ proj, int Rin, int T, const int* __restrict__ segFresh,
                                      const u64* __restrict__ segState, long long layerOff, const float* __restrict__ convW,
                                      const float* __restrict__ convB, int Kc, int C, int convSilu, float* __restrict__ xbc) {
     pdlWait();
-    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)T * C; e += (long long)gridDim.x * blockDim.x) {
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    if (Kc == 4 && (C & 3) == 0 && (Rin & 3) == 0) {
+        const int c4 = C >> 2;
+        for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)T * c4; e += stride) {
+            const int b = (int)(e / c4), j = 4 * (int)(e % c4);
+            const int fresh = segFresh[b];
+            float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
+            const float4 z4 = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            const float4 w0 = fresh ? z4 : load4(win + j), w1 = fresh ? z4 : load4(win + C + j), w2 = fresh ? z4 : load4(win + 2 * C + j);
+            const float4 in = load4(proj + (size_t)b * Rin + j);
+            const float4 k0 = load4(convW + 4 * j), k1 = load4(convW + 4 * j + 4), k2 = load4(convW + 4 * j + 8), k3 = load4(convW + 4 * j + 12);
+            const float4 bias = load4(convB + j);
+            float4 o = make_float4(bias.x + k0.x * w0.x + k0.y * w1.x + k0.z * w2.x + k0.w * in.x,
+                                   bias.y + k1.x * w0.y + k1.y * w1.y + k1.z * w2.y + k1.w * in.y,
+                                   bias.z + k2.x * w0.z + k2.y * w1.z + k2.z * w2.z + k2.w * in.z,
+                                   bias.w + k3.x * w0.w + k3.y * w1.w + k3.z * w2.w + k3.w * in.w);
+            if (convSilu) o = make_float4(silu(o.x), silu(o.y), silu(o.z), silu(o.w));
+            store4(win + j, w1);
+            store4(win + C + j, w2);
+            store4(win + 2 * C + j, in);
+            store4(xbc + (size_t)b * C + j, o);
+        }
+        return;
+    }
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < (long long)T * C; e += stride) {
         const int b = (int)(e / C), j = (int)(e % C);
         const int fresh = segFresh[b];
         float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
@@ -455,13 +507,14 @@ extern "C" __global__ void conv_step(const float* __restrict__ proj, int Rin, in
 }
 EMU_KERNEL(conv_step)
 
-// ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of one sequence (d_state a
-// power of two from 4 to 128: rows in float4 pieces, N/4 lanes a row).
+// ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of one sequence, the state in
+// 16-byte pieces (d_state a multiple of the piece, N/piece a power of two ≤ 32).
 template <typename WT, typename ST>
 __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh,
                          const u64* __restrict__ segState, long long layerOff, long long ssmOff, const float* __restrict__ Dskip,
                          const float* __restrict__ zBias, int H, int G, int P, int N, int C, WT* __restrict__ y) {
     DYN_SMEM(float, sm);
+    constexpr int VS = Piece<ST>::n, SB = STEP_BATCH * 4 / VS;
     const int h = blockIdx.x, b = blockIdx.y, g = h / (H / G), Di = H * P;
     float* cx = sm;        // [P]
     float* cz = cx + P;    // [P] silu(z + z_bias)
@@ -470,14 +523,19 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int fresh = segFresh[b];
     ST* S = reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[b]) + layerOff + ssmOff) + (size_t)h * P * N;
-    const int tpr = N >> 2, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
-    const int sub = lane % tpr, n0 = 4 * sub;
+    const int tpr = N / VS, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
+    const int sub = lane % tpr, n0 = VS * sub;
     const int passes = (P + rowsPerPass - 1) / rowsPerPass;
-    float4 s[STEP_BATCH];
+    float s[SB][VS];
 #pragma unroll
-    for (int i = 0; i < STEP_BATCH; i++) {
+    for (int i = 0; i < SB; i++) {
         const int p = i * rowsPerPass + warp * rpw + lane / tpr;
-        s[i] = (i < passes && p < P && !fresh) ? load4(S + (size_t)p * N + n0) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (i < passes && p < P && !fresh) {
+            loadPiece(S + (size_t)p * N + n0, s[i]);
+        } else {
+#pragma unroll
+            for (int e = 0; e < VS; e++) s[i][e] = 0.0f;
+        }
     }
     pdlWait();
     const float* xr = xbc + (size_t)b * C;
@@ -493,18 +551,25 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
     for (int i = 0; i < passes; i++) {
         const int p = i * rowsPerPass + warp * rpw + lane / tpr;
         const bool ok = p < P;
-        float4 sv = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        float sv[VS];
 #pragma unroll
-        for (int k = 0; k < STEP_BATCH; k++)
-            if (k == i) sv = s[k];
-        if (i >= STEP_BATCH && ok && !fresh) sv = load4(S + (size_t)p * N + n0);
+        for (int e = 0; e < VS; e++) sv[e] = 0.0f;
+#pragma unroll
+        for (int k = 0; k < SB; k++)
+            if (k == i) {
+#pragma unroll
+                for (int e = 0; e < VS; e++) sv[e] = s[k][e];
+            }
+        if (i >= SB && ok && !fresh) loadPiece(S + (size_t)p * N + n0, sv);
         float acc = 0.0f;
         if (ok) {
             const float xv = cx[p];
-            const float4 v = make_float4(sv.x * decay + cB[n0] * xv, sv.y * decay + cB[n0 + 1] * xv, sv.z * decay + cB[n0 + 2] * xv,
-                                         sv.w * decay + cB[n0 + 3] * xv);
-            store4(S + (size_t)p * N + n0, v);
-            acc = v.x * cC[n0] + v.y * cC[n0 + 1] + v.z * cC[n0 + 2] + v.w * cC[n0 + 3];
+#pragma unroll
+            for (int e = 0; e < VS; e++) {
+                sv[e] = sv[e] * decay + cB[n0 + e] * xv;
+                acc += sv[e] * cC[n0 + e];
+            }
+            storePiece(S + (size_t)p * N + n0, sv);
         }
         for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
         if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
@@ -752,9 +817,10 @@ __device__ void scanFinish(const float* __restrict__ xbc, const float* __restric
     extern "C" __global__ void __launch_bounds__(256, 4) ssm_step_##S##_##SS(                                             \
         const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
         const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
-        int G, int P, int N, int C, WT* y) {                                                                           \
+        int G, int P, int N, int C, WT* y, const void* next, long long nextBytes, const void* next2,                   \
+        long long next2Bytes) {                                                                                        \
         ssmStep<WT, ST>(proj, Rin, segFresh, segState, layerOff, ssmOff, convW, convB, Kc, convSilu, Dskip, zBias, H, G, P, \
-                        N, C, y);                                                                                      \
+                        N, C, y, next, nextBytes, next2, next2Bytes);                                                  \
     }                                                                                                                  \
     EMU_KERNEL(ssm_step_##S##_##SS)                                                                                    \
     extern "C" __global__ void __launch_bounds__(256) scan_chunks_##S##_##SS(                                          \

@@ -232,15 +232,14 @@ public final class GpuBenchmark {
             int cap = sweep ? Math.max(1, maxOf(s.batches())) : 1;
             try (StatePool pool = m.createStatePool(cap)) {
                 if (sweep) { // GEMV launch choices at batch 1, whole-step device time
-                    for (int perSm : new int[]{1, 2}) {
-                        for (int minChunks : new int[]{1, 4}) {
-                            m.tune(4, perSm, minChunks, 32);
-                            decode(m, pool, 1, 8);
-                            out.printf("  GEMV %d block(s)/SM, >= %d chunk(s)/lane: batch-1 step %.3f ms (graph replay)%n", perSm, minChunks,
-                                    m.replayMillis(1, 50));
-                        }
+                    int[][] variants = {{512, 2, 4}, {512, 2, 1}, {512, 1, 4}, {256, 4, 4}, {256, 3, 4}};
+                    for (int[] v : variants) {
+                        m.tune(1, v[0], v[1], v[2], 32);
+                        decode(m, pool, 1, 8);
+                        out.printf("  GEMV %d threads x %d block(s)/SM, >= %d chunk(s)/lane: batch-1 step %.3f ms (graph replay)%n", v[0], v[1],
+                                v[2], m.replayMillis(1, 50));
                     }
-                    m.tune(4, 2, 1, 32);
+                    m.tune(1, 512, 2, 4, 32);
                 }
                 double tps = decode(m, pool, 1, s.decodeTokens());
                 double frac = tps / roofline;
@@ -319,17 +318,11 @@ public final class GpuBenchmark {
             double rate = tps * flops;
             float ms = b <= LlambaCudaModel.MAX_PASS_TOKENS ? m.replayMillis(b, 10) : Float.NaN;
             out.printf("  %5d %10.1f %9.1f %13.1f%%   device %.3f ms/step%n", b, tps, rate / 1e12, 100 * rate / gemmRate, ms);
-            if (b > 1 && b <= 4) { // the same batch with cuBLAS instead of the GEMV kernels, for the choice of path
-                m.setGemvMaxRows(b - 1);
-                decode(m, pool, b, 8);
-                out.printf("        (cuBLAS instead of GEMV: device %.3f ms/step)%n", m.replayMillis(b, 10));
-                m.setGemvMaxRows(4);
-            }
             if (b >= 16 && b <= 64) { // the fused mixer step instead of the split one
-                m.tune(4, 2, 1, 4096);
+                m.setSplitStepRows(4096);
                 decode(m, pool, b, 8);
                 out.printf("        (fused decode step: device %.3f ms/step)%n", m.replayMillis(b, 10));
-                m.tune(4, 2, 1, 32);
+                m.setSplitStepRows(32);
             }
             rows.put(Integer.toString(b), Map.of("tok_s", tps, "tflops", rate / 1e12, "gemm_fraction", rate / gemmRate));
             lastFrac = rate / gemmRate;

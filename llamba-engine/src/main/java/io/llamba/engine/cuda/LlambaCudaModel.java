@@ -48,11 +48,12 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     public static final int MAX_PASS_TOKENS = 1024;
     /** Batch-size buckets of the decode graphs: a batch is padded to the next one. */
     static final int[] BUCKETS = {1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
-    private static final int GEMV_BLOCK = 512;
     private static final int SAMPLE_BLOCK = 1024;
     /** Largest scan chunk (the config's chunk_size, up to this: the chunk sits in shared memory). */
     private static final int MAX_CHUNK = 64;
     private static final int MAX_CONV = 16;
+    /** Bytes of gate/up weights the decode step starts towards L2 (with all of out_proj's, well inside L2). */
+    private static final long PREFETCH_GATE_UP = 16L << 20;
     private static final int NS = 0, PS = 1, PA = 2, NW = 3;
     private static final String[] GEMV_TAGS = {"ns", "ps", "pa", "nw"};
     private static final int STORE = 0, ADD = 1, SWIGLU = 2;
@@ -73,12 +74,13 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     /** Tokens per scan chunk. */
     private final int chunk;
     private final int finishSmem;
-    /** Products of at most this many rows use the GEMV kernels, larger ones cuBLAS. */
-    private int gemvMaxRows = 4;
-    /** GEMV blocks per SM (1 leaves room for the next kernel's blocks to start early). */
+    /** Products of at most this many rows use the GEMV kernels, larger ones cuBLAS (measured faster from 2 rows). */
+    private int gemvMaxRows = 1;
+    /** GEMV threads per block and blocks per SM. */
+    private int gemvBlock = 512;
     private int gemvBlocksPerSm = 2;
     /** Fewest 16-byte chunks per lane and row when K is split across warps. */
-    private int gemvMinChunks = 1;
+    private int gemvMinChunks = 4;
     /** Decode passes of at least this many rows split the mixer step (conv, then one block per head). */
     private int splitStepRows = 32;
     private final int headsSmem;
@@ -146,7 +148,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             proj = buffer(4L * t * c.inProjRows(), "in_proj output");
             xbc = buffer(4L * t * c.convChannels(), "conv output");
             y = buffer((long) wb * t * c.innerSize(), "mixer output");
-            gu = buffer(4L * t * 2 * c.intermediateSize(), "gate and up output");
+            gu = buffer((long) wb * t * 2 * c.intermediateSize(), "gate and up output");
             act = buffer((long) wb * t * c.intermediateSize(), "SwiGLU output");
             logits = buffer(4L * t * c.vocabSize(), "logits");
             tokOut = buffer(4L * t, "sampled tokens");
@@ -550,15 +552,17 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
                 bias(proj.address(), L.inBias(), t, rin);
             }
             if (decode && t >= splitStepRows && splitStepSupported()) {
-                dev.launch(kConvStep, grid((long) t * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.segFresh())
+                dev.launch(kConvStep, (int) Math.max(1, ((long) t * ch / 4 + 255) / 256), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.segFresh())
                         .ptr(m.segState()).i64(layerOff).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(ch).i32(silu).ptr(xbc.address()));
                 dev.launch(kHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(xbc.address()).ptr(proj.address()).i32(rin).ptr(m.segFresh())
                         .ptr(m.segState()).i64(layerOff).i64(ssmOffset).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch)
                         .ptr(y.address()));
             } else if (decode) {
+                // Also starts out_proj's weights towards L2: the step is short and leaves the memory idle.
                 dev.launch(kStep, gg, t, 256, stepSmem, new KernelArgs().ptr(proj.address()).i32(rin).ptr(m.segFresh()).ptr(m.segState())
                         .i64(layerOff).i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias())
-                        .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()));
+                        .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()).ptr(L.outProj()).i64((long) d * di * weightType.bytes())
+                        .ptr(L.gateUp()).i64(Math.min(PREFETCH_GATE_UP, (long) i2 * d * weightType.bytes())));
             } else {
                 dev.launch(kConv, grid((long) t * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.rowSeg())
                         .ptr(m.segStart()).ptr(m.segFresh()).ptr(m.segState()).i64(layerOff).ptr(L.convW()).ptr(L.convB())
@@ -610,10 +614,11 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         dev.launch(kBias, grid((long) t * n), 1, 256, 0, new KernelArgs().ptr(out).ptr(b).i32(t).i32(n).i32(n));
     }
 
-    /** The per-head decode kernel takes d_state in float4 pieces: a power of two from 4 to 128. */
+    /** The per-head decode kernel takes d_state in 16-byte pieces, a power of two of them up to 32. */
     private boolean splitStepSupported() {
+        int piece = stateType == DType.BF16 ? 8 : 4;
         int n = c.dState();
-        return n >= 4 && n <= 128 && Integer.bitCount(n) == 1;
+        return n % piece == 0 && n / piece <= 32 && Integer.bitCount(n / piece) == 1;
     }
 
     /**
@@ -622,9 +627,10 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
      * least {@code minChunks} 16-byte chunks per lane; decode passes of {@code splitRows} rows or
      * more split the mixer step. Drops the captured graphs.
      */
-    void tune(int maxRows, int blocksPerSm, int minChunks, int splitRows) {
+    void tune(int maxRows, int block, int blocksPerSm, int minChunks, int splitRows) {
         try (Device.Scope s = dev.enter()) {
             gemvMaxRows = maxRows;
+            gemvBlock = block;
             gemvBlocksPerSm = blocksPerSm;
             gemvMinChunks = minChunks;
             splitStepRows = splitRows;
@@ -634,11 +640,15 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     }
 
     void setGemvMaxRows(int rows) {
-        tune(rows, gemvBlocksPerSm, gemvMinChunks, splitStepRows);
+        tune(rows, gemvBlock, gemvBlocksPerSm, gemvMinChunks, splitStepRows);
+    }
+
+    void setSplitStepRows(int rows) {
+        tune(gemvMaxRows, gemvBlock, gemvBlocksPerSm, gemvMinChunks, rows);
     }
 
     String tuning() {
-        return "GEMV up to " + gemvMaxRows + " rows, " + gemvBlocksPerSm + " blocks/SM, >= " + gemvMinChunks
+        return "GEMV up to " + gemvMaxRows + " rows, " + gemvBlock + " threads x " + gemvBlocksPerSm + " blocks/SM, >= " + gemvMinChunks
                 + " chunks/lane; split decode step from " + splitStepRows + " rows";
     }
 
@@ -656,7 +666,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
                 throw new IllegalStateException("no GEMV kernel for this prologue and epilogue");
             }
             Kernel kern = kGemv[mode][tt == 1 ? 0 : tt == 2 ? 1 : 2];
-            int warps = GEMV_BLOCK / 32;
+            int warps = gemvBlock / 32;
             int units = (rows + 1) / 2;
             int perSm = Math.max(1, Math.min(gemvBlocksPerSm, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
             // Warps per row pair: enough that every SM has work, each still with a full row of 16-byte loads per lane.
@@ -668,7 +678,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             }
             int upb = warps / wpu;
             int gridX = Math.max(1, Math.min((units + upb - 1) / upb, dev.multiprocessors() * perSm));
-            dev.launch(kern, gridX, 1, GEMV_BLOCK, smem, new KernelArgs().ptr(wAddr).i32(rows).i32(k).ptr(x).i32(ldx).ptr(normW)
+            dev.launch(kern, gridX, 1, gemvBlock, smem, new KernelArgs().ptr(wAddr).i32(rows).i32(k).ptr(x).i32(ldx).ptr(normW)
                     .f32(c.normEpsilon()).ptr(out).i32(ldo).i32(wpu));
             return;
         }
@@ -680,7 +690,8 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             ldIn = k;
         }
         if (epi == SWIGLU) {
-            dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, 0f, gu.address(), Device.R_32F, rows);
+            // gate/up products in the weight format: BF16 halves what SwiGLU reads (its output is BF16 anyway)
+            dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, 0f, gu.address(), wCuda, rows);
             long n = (long) t * (rows / 2);
             dev.launch(kSwiglu, grid(n / 4 + 1), 1, 256, 0, new KernelArgs().ptr(gu.address()).i64(n).ptr(out));
         } else {

@@ -130,10 +130,13 @@ class EmulatedCudaModelTest {
     @Test
     void splitDecodeStepAndGemvVariantsMatchTheReference() {
         for (String name : List.of("base-f32", "grouped-bf16")) {
-            try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, DType.F32, true)) {
-                m.tune(4, 1, 4, 1);
-                for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
-                    assertThat(w.relative()).as(m.tuning() + ": " + w.where()).isLessThanOrEqualTo(tolerance(m));
+            for (DType state : List.of(DType.F32, DType.BF16)) {
+                try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
+                    m.tune(4, 256, 1, 4, 1);
+                    double tol = state == DType.BF16 ? BF16_STATE_TOLERANCE : tolerance(m);
+                    for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
+                        assertThat(w.relative()).as(m.tuning() + ", state " + state + ": " + w.where()).isLessThanOrEqualTo(tol);
+                    }
                 }
             }
         }
