@@ -110,17 +110,6 @@ __device__ __forceinline__ void storePiece(bf16* p, const float* v) {
     *reinterpret_cast<uint4*>(p) = q;
 }
 
-// Starts [p, p + bytes) towards L2, spread over every thread of the grid (weights the next kernel reads).
-__device__ __forceinline__ void prefetchShare(const void* p, long long bytes) {
-#ifdef __CUDA_ARCH__
-    if (p == nullptr) return;
-    const long long threads = (long long)gridDim.x * gridDim.y * blockDim.x;
-    const long long id = ((long long)blockIdx.y * gridDim.x + blockIdx.x) * blockDim.x + threadIdx.x;
-    const char* c = static_cast<const char*>(p);
-    for (long long off = id * 128; off < bytes; off += threads * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(c + off));
-#endif
-}
-
 // ------------------------------------------------------------------ activations
 
 __device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }

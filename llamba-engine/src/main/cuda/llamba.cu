@@ -319,9 +319,8 @@ GEMV_MODES(bf16, bf16, 4)
 // (qk group, sequence): the group's B and C channels belong to it alone, so no two blocks touch
 // the same window channels. The state is the traffic (it is read and written whole every step):
 // it is loaded in 16-byte pieces (4 f32 or 8 bf16 values) before the wait for in_proj (no kernel
-// of the pass writes it before this one), N/piece lanes to a row, several rows per warp. At small
-// batches the step is a short kernel between two long ones: it also starts the next weights
-// towards L2 (out_proj's and the first part of gate/up's: next, next2), to be read from there.
+// of the pass writes it before this one), N/piece lanes to a row, several rows per warp. (Starting
+// out_proj's and gate/up's weights towards L2 from here was measured: it slowed batch 1 down.)
 #define STEP_BATCH 4
 #define MAX_CONV 16
 
@@ -338,8 +337,7 @@ template <typename WT, typename ST>
 __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
                         long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc,
                         int convSilu, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G, int P, int N, int C,
-                        WT* __restrict__ y, const void* __restrict__ next, long long nextBytes, const void* __restrict__ next2,
-                        long long next2Bytes) {
+                        WT* __restrict__ y) {
     DYN_SMEM(float, sm);
     constexpr int VS = Piece<ST>::n, SB = STEP_BATCH * 4 / VS;  // pieces preloaded: 16 floats either way
     const int g = blockIdx.x, b = blockIdx.y;
@@ -371,8 +369,6 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
             for (int e = 0; e < VS; e++) s[i][e] = 0.0f;
         }
     }
-    prefetchShare(next, nextBytes);
-    prefetchShare(next2, next2Bytes);
     pdlWait();
 
     for (int e = threadIdx.x; e < nx + 2 * N; e += blockDim.x) {
@@ -817,10 +813,9 @@ __device__ void scanFinish(const float* __restrict__ xbc, const float* __restric
     extern "C" __global__ void __launch_bounds__(256, 4) ssm_step_##S##_##SS(                                             \
         const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
         const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
-        int G, int P, int N, int C, WT* y, const void* next, long long nextBytes, const void* next2,                   \
-        long long next2Bytes) {                                                                                        \
+        int G, int P, int N, int C, WT* y) {                                                                           \
         ssmStep<WT, ST>(proj, Rin, segFresh, segState, layerOff, ssmOff, convW, convB, Kc, convSilu, Dskip, zBias, H, G, P, \
-                        N, C, y, next, nextBytes, next2, next2Bytes);                                                  \
+                        N, C, y);                                                                                      \
     }                                                                                                                  \
     EMU_KERNEL(ssm_step_##S##_##SS)                                                                                    \
     extern "C" __global__ void __launch_bounds__(256) scan_chunks_##S##_##SS(                                          \

@@ -52,8 +52,6 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     /** Largest scan chunk (the config's chunk_size, up to this: the chunk sits in shared memory). */
     private static final int MAX_CHUNK = 64;
     private static final int MAX_CONV = 16;
-    /** Bytes of gate/up weights the decode step starts towards L2 (with all of out_proj's, well inside L2). */
-    private static final long PREFETCH_GATE_UP = 16L << 20;
     private static final int NS = 0, PS = 1, PA = 2, NW = 3;
     private static final String[] GEMV_TAGS = {"ns", "ps", "pa", "nw"};
     private static final int STORE = 0, ADD = 1, SWIGLU = 2;
@@ -558,11 +556,9 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
                         .ptr(m.segState()).i64(layerOff).i64(ssmOffset).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch)
                         .ptr(y.address()));
             } else if (decode) {
-                // Also starts out_proj's weights towards L2: the step is short and leaves the memory idle.
                 dev.launch(kStep, gg, t, 256, stepSmem, new KernelArgs().ptr(proj.address()).i32(rin).ptr(m.segFresh()).ptr(m.segState())
                         .i64(layerOff).i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias())
-                        .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()).ptr(L.outProj()).i64((long) d * di * weightType.bytes())
-                        .ptr(L.gateUp()).i64(Math.min(PREFETCH_GATE_UP, (long) i2 * d * weightType.bytes())));
+                        .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()));
             } else {
                 dev.launch(kConv, grid((long) t * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.rowSeg())
                         .ptr(m.segStart()).ptr(m.segFresh()).ptr(m.segState()).i64(layerOff).ptr(L.convW()).ptr(L.convB())
