@@ -42,7 +42,7 @@ public final class BenchTokenizerCommand implements Command {
             throw new UsageException("option --mb: expected a size in (0, 1000], got " + mb);
         }
         long start = System.nanoTime();
-        Tokenizer tokenizer = TokenizerOption.load(options);
+        Tokenizer tokenizer = TokenizerOption.load(options, err);
         options.checkAllUsed();
         out.printf(Locale.ROOT, "tokenizer  %s: %d ids, loaded in %d ms%n", tokenizer.name(), tokenizer.vocabSize(),
                 (System.nanoTime() - start) / 1_000_000);

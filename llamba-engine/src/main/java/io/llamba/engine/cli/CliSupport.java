@@ -1,17 +1,30 @@
 package io.llamba.engine.cli;
 
 import io.llamba.engine.checkpoint.DType;
+import io.llamba.engine.demo.DemoModel;
+import io.llamba.engine.hub.HubOptions;
+import io.llamba.engine.hub.ModelResolver;
+import io.llamba.engine.hub.PullStrategy;
+import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
-import io.llamba.engine.tokenizer.Tokenizer;
-import io.llamba.engine.tokenizer.Tokenizers;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 
 /** Options shared by the commands that load a model. */
 final class CliSupport {
+    /** Help lines for --model and --pull-strategy, indented like the other options. */
+    static final String MODEL_HELP =
+            "  --model M          model directory (config.json and safetensors weights), or a Hugging Face\n"
+            + "                     repository id such as cartesia-ai/Llamba-1B[@revision], fetched into the\n"
+            + "                     Hugging Face cache (HF_HUB_CACHE / HF_HOME; HF_TOKEN, HF_ENDPOINT and\n"
+            + "                     HF_HUB_OFFLINE=1 are honoured); default: the embedded demo model\n"
+            + "  --pull-strategy S  for a repository id: when_missing (default: use the cache when it holds\n"
+            + "                     the files), always (ask the Hub for the latest commit) or never (cache only)";
+
     private CliSupport() {
     }
 
@@ -42,23 +55,55 @@ final class CliSupport {
         };
     }
 
-    /** The model directory of --model. */
-    static Path modelDir(Options o) {
-        return o.path("model");
+    /**
+     * What --model (and --tokenizer) name, read before {@link Options#checkAllUsed()} so that usage
+     * errors come before any download; {@link ModelArgs#resolve} fetches afterwards.
+     */
+    static ModelArgs modelArgs(Options o, PrintStream err, boolean withTokenizer) {
+        // Without --model: the embedded demo model, extracted to a local directory.
+        String model = o.has("model") ? o.required("model") : DemoModel.directory().toString();
+        String tokenizer = withTokenizer ? o.string("tokenizer", null) : null;
+        HubOptions hub = hubOptions(o, err, PullStrategy.WHEN_MISSING);
+        return new ModelArgs(model, tokenizer, hub);
     }
 
     /**
-     * The tokenizer: --tokenizer if given, else the model directory's tokenizer.json, else the
-     * bundled Llama 3 tokenizer (Llamba checkpoints ship without one).
+     * Hub settings from the environment (as the Hub's own clients read them), --pull-strategy, and a
+     * progress bar on stderr.
      */
-    static Tokenizer tokenizer(Path modelDir, String explicit) throws IOException {
-        if (explicit != null) {
-            return Tokenizers.load(Path.of(explicit));
+    static HubOptions hubOptions(Options o, PrintStream err, PullStrategy defaultStrategy) {
+        PullStrategy strategy;
+        try {
+            String s = o.string("pull-strategy", null);
+            strategy = s == null ? defaultStrategy : PullStrategy.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--pull-strategy: " + e.getMessage());
         }
-        Path inModel = modelDir.resolve("tokenizer.json");
-        if (Files.isRegularFile(inModel)) {
-            return Tokenizers.load(inModel);
+        String home = System.getProperty("user.home");
+        return HubOptions.fromEnvironment(o.environment(), Paths.get(home))
+                .pullStrategy(strategy)
+                .progressListener(ConsoleProgressBar.forStderr(err))
+                .build();
+    }
+
+    /** A model setting and how to fetch it. */
+    record ModelArgs(String model, String tokenizer, HubOptions hub) {
+        /** The model directory and the tokenizer (downloading from the Hub what is not cached). */
+        ResolvedModel resolve() throws IOException {
+            try (ModelResolver r = new ModelResolver(hub)) {
+                return r.resolve(model, tokenizer);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException((tokenizer == null ? "--model: " : "--model/--tokenizer: ") + e.getMessage(), e);
+            }
         }
-        return Tokenizers.llama3();
+
+        /** The model directory only: fetches no tokenizer. */
+        Path modelDir() throws IOException {
+            try (ModelResolver r = new ModelResolver(hub)) {
+                return r.resolveModel(model);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+            }
+        }
     }
 }

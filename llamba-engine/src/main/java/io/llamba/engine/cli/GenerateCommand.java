@@ -5,6 +5,7 @@ import io.llamba.engine.generate.EngineOptions;
 import io.llamba.engine.generate.GenerationListener;
 import io.llamba.engine.generate.GenerationRequest;
 import io.llamba.engine.generate.GenerationResult;
+import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelLoader;
@@ -13,7 +14,6 @@ import io.llamba.engine.tokenizer.ChatMessage;
 import io.llamba.engine.tokenizer.Tokenizer;
 
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,15 +32,15 @@ final class GenerateCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: generate [--model DIR] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
+                Usage: generate [--model M] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
                                 [--top-k K] [--top-p P] [--min-p P] [--stop TEXT] [--tokenizer FILE] [--raw]
-                                [--threads N] [--backend auto|cpu|cuda]
+                                [--threads N] [--backend auto|cpu|cuda] [--pull-strategy S]
                                 [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Renders the prompt with the Llama 3 chat template, streams the reply to stdout and prints
                 prefill and decode speed (tok/s) to stderr.
 
-                  --model DIR        model directory (config.json and safetensors weights)
+                %s
                   --prompt TEXT      the user message
                   --system TEXT      a system message
                   --max-tokens N     most tokens to generate (default 256)
@@ -50,19 +50,22 @@ final class GenerateCommand implements Command {
                   --top-p P          nucleus sampling (default 0.9)
                   --min-p P          drop tokens below P times the most likely (default off)
                   --stop TEXT        stop at this string (not printed)
-                  --tokenizer FILE   tokenizer.json or tokenizer.model; default: the model directory's
-                                     tokenizer.json, else the bundled Llama 3 tokenizer
+                  --tokenizer T      tokenizer.json or tokenizer.model, a directory holding one, a Hub
+                                     repository id, or "bundled"; default: the model directory's
+                                     tokenizer.json, else for cartesia-ai/Llamba-{1B,3B,8B} the tokenizer of
+                                     its teacher (meta-llama/Llama-3.x-...-Instruct, gated: HF_TOKEN), else
+                                     the bundled Llama 3 tokenizer (same vocabulary)
                   --raw              feed the prompt as plain text, without the chat template
                   --threads N        CPU threads (default: all processors)
                   --backend B        auto (default), cpu or cuda
                   --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
                                      F16 as f32)
-                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""";
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP);
     }
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CliSupport.modelDir(o);
+        CliSupport.ModelArgs modelArgs = CliSupport.modelArgs(o, err, true);
         String prompt = o.required("prompt");
         String system = o.string("system", null);
         int maxTokens = o.integer("max-tokens", 256);
@@ -82,13 +85,13 @@ final class GenerateCommand implements Command {
             throw new UsageException(e.getMessage());
         }
         String stop = o.string("stop", null);
-        String tokenizerArg = o.string("tokenizer", null);
         boolean raw = o.flag("raw");
         LoadOptions load = CliSupport.loadOptions(o);
         o.checkAllUsed();
 
-        Tokenizer tokenizer = CliSupport.tokenizer(dir, tokenizerArg);
-        try (Model model = ModelLoader.load(dir, load);
+        ResolvedModel resolved = modelArgs.resolve();
+        Tokenizer tokenizer = resolved.loadTokenizer();
+        try (Model model = ModelLoader.load(resolved.modelDirectory(), load);
              Engine engine = new Engine(model, tokenizer, EngineOptions.defaults().withMaxSequences(1))) {
             int[] ids;
             if (raw) {
@@ -116,6 +119,7 @@ final class GenerateCommand implements Command {
             out.println();
             double ttft = r.timeToFirstTokenNanos() / 1e9;
             err.printf("model: %s (%s, %s)%n", model.info().name(), model.info().architecture(), model.info().device());
+            err.printf("tokenizer: %s%n", resolved.tokenizerOrigin());
             err.printf("prefill: %d tokens in %.3f s (%.1f tok/s)%n", r.promptTokens(), ttft, ttft > 0 ? r.promptTokens() / ttft : 0);
             err.printf("decode: %d tokens in %.3f s (%.2f tok/s)%n", r.completionTokens(), (r.totalNanos() - r.timeToFirstTokenNanos()) / 1e9,
                     r.decodeTokensPerSecond());

@@ -25,26 +25,27 @@ final class LogitsCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: logits --model DIR --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
-                      [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
+                Usage: logits [--model M] --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
+                              [--pull-strategy S] [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:
                 one row of vocab_size floats for the last position, or one per position with
-                --all-positions. For comparing the engine with any reference implementation.
+                --all-positions. For comparing the engine with any reference implementation. A model
+                from the Hub is fetched without a tokenizer.
 
-                  --model DIR        model directory (config.json and safetensors weights)
+                %s
                   --ids LIST         comma-separated token ids
                   --all-positions    print a row for every position, not only the last
                   --threads N        CPU threads (default: all processors)
                   --backend B        auto (default), cpu or cuda
                   --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
                                      F16 as f32)
-                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""";
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP);
     }
 
     @Override
-    public int run(Options o, PrintStream out, PrintStream err) {
-        Path dir = o.path("model");
+    public int run(Options o, PrintStream out, PrintStream err) throws Exception {
+        CliSupport.ModelArgs modelArgs = CliSupport.modelArgs(o, err, false);
         int[] ids = o.intList("ids");
         boolean all = o.flag("all-positions");
         LoadOptions load = CliSupport.loadOptions(o);
@@ -52,6 +53,7 @@ final class LogitsCommand implements Command {
         if (ids.length == 0) {
             throw new UsageException("--ids is empty");
         }
+        Path dir = modelArgs.modelDir();
         try (Model model = ModelLoader.load(dir, load); StatePool pool = model.createStatePool(1)) {
             int v = model.vocabSize();
             for (int id : ids) {

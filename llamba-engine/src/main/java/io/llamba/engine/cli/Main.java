@@ -9,18 +9,29 @@ import java.util.Set;
 /** {@code java --add-modules jdk.incubator.vector -jar llamba-engine.jar COMMAND [options]}. */
 public final class Main {
     /** Option names that take no value, across all commands. */
-    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "no-max-batch", "profile");
+    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "skip-concurrency",
+            "skip-conversation", "verbose", "no-max-batch", "profile");
 
     private static List<Command> commands() {
-        return List.of(new GenerateCommand(), new LogitsCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand(), new BenchGpuCommand());
+        return List.of(new GenerateCommand(), new LogitsCommand(), new PullCommand(), new TokenizeCommand(), new RandomModelCommand(),
+                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand(), new EvalDemoCommand(),
+                new BenchGpuCommand());
     }
 
     public static void main(String[] args) {
+        // Warnings (a download retried, a fallback tokenizer) as one plain line on stderr.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
+        }
         System.exit(run(args, System.out, System.err));
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, System.getenv());
+    }
+
+    /** Runs with the given environment variables in place of the process's (for tests). */
+    public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
         Map<String, Command> byName = new LinkedHashMap<>();
         for (Command c : commands()) {
             byName.put(c.name(), c);
@@ -37,7 +48,7 @@ public final class Main {
         }
         String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
         try {
-            Options options = Options.parse(rest, FLAGS);
+            Options options = Options.parse(rest, FLAGS).withEnvironment(env);
             if (options.flag("help")) {
                 out.println(cmd.help());
                 return 0;

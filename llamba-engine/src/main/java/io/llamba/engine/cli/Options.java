@@ -17,6 +17,7 @@ public final class Options {
     private final List<String> positional = new ArrayList<>();
     private final Set<String> used = new HashSet<>();
     private final Set<String> flags;
+    private Map<String, String> environment = System.getenv();
 
     /**
      * @param flags option names (without dashes) that take no value
@@ -154,6 +155,16 @@ public final class Options {
                 throw new UsageException("unknown option --" + name);
             }
         }
+    }
+
+    /** The environment variables commands read (HF_TOKEN, HF_HUB_CACHE, ...): the process's, unless a test gives others. */
+    public Map<String, String> environment() {
+        return environment;
+    }
+
+    public Options withEnvironment(Map<String, String> env) {
+        this.environment = Map.copyOf(env);
+        return this;
     }
 
     boolean isFlag(String name) {

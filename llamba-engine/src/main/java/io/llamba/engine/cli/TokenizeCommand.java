@@ -58,7 +58,7 @@ public final class TokenizeCommand implements Command {
     @Override
     public int run(Options options, PrintStream out, PrintStream err) throws Exception {
         boolean allowSpecial = options.flag("allow-special");
-        Tokenizer tokenizer = TokenizerOption.load(options);
+        Tokenizer tokenizer = TokenizerOption.load(options, err);
         options.checkAllUsed();
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
         StringBuilder sb = new StringBuilder();

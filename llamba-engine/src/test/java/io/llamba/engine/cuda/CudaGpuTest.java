@@ -175,6 +175,34 @@ class CudaGpuTest {
         return new Result(rows, tokens);
     }
 
+    /**
+     * The bundled demo model (BF16 weights) on 20 held-out prompts, 48 greedy tokens each, all in
+     * flight together: with the weights widened to F32 on the GPU every reply is the CPU backend's,
+     * token for token; with BF16 weights (activations rounded to BF16) the count of identical replies
+     * is reported.
+     */
+    @Test
+    void demoModelGreedyRepliesMatchTheCpuBackend() throws Exception {
+        var tok = DemoModelCheck.tokenizer();
+        List<int[]> prompts = DemoModelCheck.prompts(tok, 20);
+        int[][] cpu;
+        try (Model m = ModelLoader.load(DemoModelCheck.dir(), new LoadOptions(BackendKind.CPU, 0))) {
+            cpu = DemoModelCheck.greedy(m, tok, prompts, 48);
+        }
+        int[][] f32;
+        try (Model m = ModelLoader.load(DemoModelCheck.dir(), new LoadOptions(BackendKind.CUDA, 0, DType.F32, null))) {
+            f32 = DemoModelCheck.greedy(m, tok, prompts, 48);
+        }
+        int[][] bf16;
+        try (Model m = ModelLoader.load(DemoModelCheck.dir(), new LoadOptions(BackendKind.CUDA, 0))) {
+            assertThat(m.info().details().get("weight_dtype")).isEqualTo("BF16");
+            bf16 = DemoModelCheck.greedy(m, tok, prompts, 48);
+        }
+        System.out.printf("[gpu] demo model, %d held-out prompts, greedy: GPU F32 weights identical to CPU for %d, GPU BF16 weights for %d%n",
+                prompts.size(), DemoModelCheck.identical(cpu, f32), DemoModelCheck.identical(cpu, bf16));
+        assertThat(f32).isEqualTo(cpu);
+    }
+
     /** The engine's device-sampling path on the GPU: greedy equals the CPU backend; a seed repeats. */
     @Test
     void engineOnTheGpuMatchesTheCpuBackend() throws Exception {

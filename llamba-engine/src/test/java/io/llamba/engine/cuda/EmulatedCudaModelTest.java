@@ -247,6 +247,22 @@ class EmulatedCudaModelTest {
         }
     }
 
+    /** The demo model's first two held-out prompts, 12 greedy tokens, on the emulated GPU with F32 weights: the CPU's tokens. */
+    @Test
+    void demoModelGreedyRepliesMatchTheCpuBackend() throws Exception {
+        var tok = DemoModelCheck.tokenizer();
+        List<int[]> prompts = DemoModelCheck.prompts(tok, 2);
+        int[][] cpu;
+        try (Model m = ModelLoader.load(DemoModelCheck.dir(), new LoadOptions(io.llamba.engine.model.BackendKind.CPU, 1))) {
+            cpu = DemoModelCheck.greedy(m, tok, prompts, 12);
+        }
+        var json = ModelLoader.readConfig(DemoModelCheck.dir());
+        try (LlambaCudaModel m = new LlambaCudaModel("demo", json, dev, false, DType.F32, DType.F32,
+                io.llamba.engine.checkpoint.Checkpoint.open(DemoModelCheck.dir()), 0, true)) {
+            assertThat(DemoModelCheck.greedy(m, tok, prompts, 12)).isEqualTo(cpu);
+        }
+    }
+
     /**
      * The engine through the device-sampling branch: greedy output equals the CPU backend's on the
      * same F32 checkpoint, and a seeded sampled request repeats exactly.
