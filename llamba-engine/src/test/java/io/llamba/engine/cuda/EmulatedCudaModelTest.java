@@ -38,9 +38,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class EmulatedCudaModelTest {
     /** F32 weights compute in F32 throughout: as tight as the CPU backend's check. */
     static final double F32_TOLERANCE = 1e-4;
-    /** BF16 weights: activations are rounded to BF16 before every product (measured ≤ 1.3e-2 here). */
+    /** BF16 weights: activations are rounded to BF16 before every product (measured ≤ 1.3e-2 here, ≤ 1.4e-2 on an H200). */
     static final double BF16_TOLERANCE = 3e-2;
-    /** BF16 state, rounded after every decode step (measured ≤ 3.5e-2 here). */
+    /** BF16 state, rounded after every decode step (measured ≤ 3.5e-2 here and on an H200). */
     static final double BF16_STATE_TOLERANCE = 6e-2;
 
     static EmulatedDevice dev;
