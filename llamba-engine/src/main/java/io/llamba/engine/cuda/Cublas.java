@@ -21,6 +21,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * is built against CUDA 12 and fails on CUDA 13 machines; the C API is stable, so we call
  * whichever libcublas is installed (13 or 12) with device pointers from JCuda's allocations.
  */
+@SuppressWarnings("restricted") // native calls into libcublas, by design
 final class Cublas {
     private static final int OP_N = 0;
     private static final int OP_T = 1;

@@ -70,6 +70,7 @@ public final class CudaDevice implements Device {
      * CUlaunchConfig 56 bytes (stream at 32, attrs at 40, numAttrs at 48), CUlaunchAttribute 72
      * bytes (id, then the value at 8).
      */
+    @SuppressWarnings("restricted") // a native call into libcuda, by design
     private static final class ProgrammaticLaunch {
         private static final int ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
         private final MethodHandle launchEx;
@@ -248,7 +249,7 @@ public final class CudaDevice implements Device {
     public long freeMemory() {
         long[] free = new long[1];
         long[] total = new long[1];
-        try (Scope s = enter()) {
+        try (Scope _ = enter()) {
             check(cuMemGetInfo(free, total), "cuMemGetInfo");
         }
         return free[0];
@@ -279,7 +280,7 @@ public final class CudaDevice implements Device {
     @Override
     public DeviceBuffer allocate(long bytes, String purpose) {
         DevicePtr p = new DevicePtr();
-        try (Scope s = enter()) {
+        try (Scope _ = enter()) {
             int rc = cuMemAlloc(p, Math.max(bytes, 1));
             if (rc != CUresult.CUDA_SUCCESS) {
                 long[] free = new long[1];
@@ -299,7 +300,7 @@ public final class CudaDevice implements Device {
     @Override
     public void free(DeviceBuffer buffer) {
         if (buffer != null && buffer.markFreed()) {
-            try (Scope s = enter()) {
+            try (Scope _ = enter()) {
                 cuMemFree((DevicePtr) buffer.handle);
             }
         }
@@ -308,7 +309,7 @@ public final class CudaDevice implements Device {
     @Override
     public HostBuffer allocateHost(long bytes) {
         Pointer p = new Pointer();
-        try (Scope s = enter()) {
+        try (Scope _ = enter()) {
             check(cuMemAllocHost(p, bytes), "cuMemAllocHost(" + mib(bytes) + ")");
         }
         MemorySegment seg = MemorySegment.ofBuffer(p.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()));
@@ -318,7 +319,7 @@ public final class CudaDevice implements Device {
     @Override
     public void free(HostBuffer buffer) {
         if (buffer != null) {
-            try (Scope s = enter()) {
+            try (Scope _ = enter()) {
                 cuMemFreeHost((Pointer) buffer.handle);
             }
         }
@@ -366,7 +367,7 @@ public final class CudaDevice implements Device {
 
     @Override
     public Kernel kernel(String name) {
-        try (Scope s = enter()) {
+        try (Scope _ = enter()) {
             return kernels.computeIfAbsent(name, n -> {
                 Function f = new Function();
                 int rc = cuModuleGetFunction(f, module, n);

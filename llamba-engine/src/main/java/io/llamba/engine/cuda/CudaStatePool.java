@@ -105,7 +105,7 @@ final class CudaStatePool implements StatePool {
             throw new ModelException("a state of " + slotBytes + " bytes is too large to snapshot");
         }
         byte[] data = new byte[(int) slotBytes];
-        try (Device.Scope sc = model.device().enter()) {
+        try (Device.Scope _ = model.device().enter()) {
             model.device().copyToHost(data, 0, memory, (long) s.slot * slotBytes, data.length);
         }
         return new CudaState.Snapshot(model, data, s.position, slotBytes);
@@ -117,7 +117,7 @@ final class CudaStatePool implements StatePool {
             throw new IllegalArgumentException("snapshot is not from a state of this model");
         }
         if (snap.data() != null) {
-            try (Device.Scope sc = model.device().enter()) {
+            try (Device.Scope _ = model.device().enter()) {
                 model.device().copyToDevice(memory, (long) s.slot * slotBytes, snap.data(), 0, snap.data().length);
             }
         }
@@ -127,7 +127,7 @@ final class CudaStatePool implements StatePool {
     /** Device copy of one state into another (the benchmark fills a pool from one long prompt). */
     void copy(CudaState from, CudaState to) {
         checkOpen();
-        try (Device.Scope sc = model.device().enter()) {
+        try (Device.Scope _ = model.device().enter()) {
             model.device().copy(memory, (long) to.slot * slotBytes, memory, (long) from.slot * slotBytes, slotBytes);
         }
         to.position = from.position;

@@ -101,7 +101,7 @@ public final class GpuBenchmark {
     // ------------------------------------------------------------------ ceilings
 
     private void ceilings() {
-        try (Device.Scope sc = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             long bytes = 2L << 30;
             DeviceBuffer a = dev.allocate(bytes, "copy source");
             DeviceBuffer b = dev.allocate(bytes, "copy target");

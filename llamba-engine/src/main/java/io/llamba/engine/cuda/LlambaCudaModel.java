@@ -132,7 +132,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         List<DeviceBuffer> made = scratch;
         HostBuffer mh = null;
         boolean ok = false;
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             wts = new LlambaCudaWeights(dev, c, weights);
             if (ck != null) {
                 wts.upload(ck);
@@ -355,7 +355,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
                 }
             }
         }
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             List<Segment> pass = new ArrayList<>();
             int passTokens = 0;
             for (int i = 0; i < entries.size(); i++) {
@@ -624,7 +624,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
      * more split the mixer step. Drops the captured graphs.
      */
     void tune(int maxRows, int block, int blocksPerSm, int minChunks, int splitRows) {
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             gemvMaxRows = maxRows;
             gemvBlock = block;
             gemvBlocksPerSm = blocksPerSm;
@@ -700,7 +700,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
      * earlier forward, replayed {@code reps} times between events (it repeats the last step's work).
      */
     float replayMillis(int batch, int reps) {
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             Device.Graph g = graphs.get(bucket(batch));
             if (g == null || metaRows != bucket(batch)) {
                 throw new IllegalStateException("replay needs the last pass to be a decode step of batch " + batch + "'s bucket");
@@ -724,7 +724,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             return;
         }
         closed = true;
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             dev.synchronize();
             for (Device.Graph g : graphs.values()) {
                 dev.destroy(g);

@@ -123,7 +123,7 @@ final class LlambaCudaWeights implements AutoCloseable {
 
     /** Copies every tensor in, converting on the device, through page-locked staging. */
     void upload(Checkpoint ck) {
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             HostBuffer host = dev.allocateHost(STAGING_BYTES);
             DeviceBuffer staging = dev.allocate(STAGING_BYTES, "weight upload staging");
             try {
@@ -159,7 +159,7 @@ final class LlambaCudaWeights implements AutoCloseable {
 
     /** Random values as {@link io.llamba.engine.model.RandomCheckpoint} draws them, made on the device. */
     void randomize(List<TensorSpec> specs, long seed) {
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             for (TensorSpec spec : specs) {
                 Target t = targets.get(spec.name());
                 if (t == null) {

@@ -29,6 +29,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * the launches and replays them. Lets the CUDA model's launch sequence, metadata and kernels be
  * checked on machines without a GPU (it needs g++).
  */
+@SuppressWarnings("restricted") // native calls into the emulator library, by design
 final class EmulatedDevice implements Device {
     private static final Path MODULE = Path.of("").toAbsolutePath();
     private static final Path LIB = MODULE.resolve("target/cuda-emu/libllamba_emu.so");

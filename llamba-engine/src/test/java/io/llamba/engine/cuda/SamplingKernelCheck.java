@@ -28,7 +28,7 @@ final class SamplingKernelCheck {
         long off = logitBytes;
         long mode = off, topK = mode + 4 * n, temp = topK + 4 * n, topP = temp + 4 * n, minP = topP + 4 * n;
         long seed = (minP + 4 * n + 7) / 8 * 8, step = seed + 8 * n, out = step + 8 * n, end = out + 4 * n;
-        try (Device.Scope s = dev.enter()) {
+        try (Device.Scope _ = dev.enter()) {
             DeviceBuffer buf = dev.allocate(end, "sampling test");
             HostBuffer host = dev.allocateHost(end);
             try {
