@@ -65,9 +65,9 @@ public final class Engine implements AutoCloseable {
         this.chatTemplate = new ChatTemplate(tokenizer);
         this.options = options;
         this.observer = observer == null ? EngineObserver.NONE : observer;
-        this.pool = model.createStatePool(options.maxSequences());
         ModelInfo info = model.info();
         this.contextLimit = options.maxContext() > 0 ? Math.min(options.maxContext(), info.maxContext()) : info.maxContext();
+        this.pool = model.createStatePool(options.maxSequences(), contextLimit);
         this.vocab = info.vocabSize();
         if (tokenizer.vocabSize() > vocab + 1024 || tokenizer.vocabSize() < 1) {
             LOG.log(System.Logger.Level.WARNING, "tokenizer has " + tokenizer.vocabSize() + " tokens, the model " + vocab);
