@@ -1,6 +1,5 @@
 package io.llamba.engine.llama;
 
-import io.llamba.engine.json.Json;
 import io.llamba.engine.json.JsonObject;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.LoadOptions;
@@ -10,20 +9,14 @@ import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
 import io.llamba.engine.model.StateSnapshot;
 import io.llamba.engine.testing.Fixtures;
+import io.llamba.engine.testing.LlamaFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,26 +30,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class LlamaFixtureTest {
 
-    static Path root() {
-        URL url = LlamaFixtureTest.class.getResource("/llama-fixtures");
-        if (url == null) {
-            throw new IllegalStateException("test resources lack /llama-fixtures (run tools/llama-reference/make_fixtures.py)");
-        }
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     static List<String> fixtures() {
-        try (Stream<Path> s = Files.list(root())) {
-            List<String> names = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
-            assertTrue(names.size() >= 4, "expected the Llama fixtures, found " + names);
-            return names;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        List<String> names = LlamaFixtures.names();
+        assertTrue(names.size() >= 4, "expected the Llama fixtures, found " + names);
+        return names;
     }
 
     /** A sequence and its expected logits at {@code positions} (every position for short ones). */
@@ -64,12 +41,7 @@ class LlamaFixtureTest {
     }
 
     static JsonObject expected(String name) {
-        Path p = root().resolve(name).resolve("expected.json");
-        try {
-            return Json.parseObject(Files.readString(p), p.toString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return LlamaFixtures.expected(name);
     }
 
     static List<Case> cases(JsonObject expected) {
@@ -87,7 +59,7 @@ class LlamaFixtureTest {
     }
 
     static Model load(String name) {
-        return ModelLoader.load(root().resolve(name), new LoadOptions(null, 2));
+        return ModelLoader.load(LlamaFixtures.dir(name), new LoadOptions(null, 2));
     }
 
     static void assertClose(String fixture, String mode, int seq, int pos, float[] expected, float[] actual, int off) {
