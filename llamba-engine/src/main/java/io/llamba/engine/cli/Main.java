@@ -13,7 +13,7 @@ public final class Main {
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new PullCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand());
+                new BenchTokenizerCommand(), new HeadToHeadCommand());
     }
 
     public static void main(String[] args) {
