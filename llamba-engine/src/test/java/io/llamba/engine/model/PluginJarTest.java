@@ -57,7 +57,7 @@ class PluginJarTest {
                     public int position() { return position; }
                     public void reset() { position = 0; last = 0; }
                     public StateSnapshot snapshot() {
-                        int p = position, l = last;
+                        int p = position;
                         return new StateSnapshot() {
                             public int position() { return p; }
                             public long bytes() { return 8; }
