@@ -75,11 +75,11 @@ final class HeadToHeadCommand implements Command {
             Path json = Path.of(o.required("replot"));
             String plot = o.string("plot", null);
             o.checkAllUsed();
+            requirePlotting(plot);
             JsonObject root = Json.parseObject(Files.readString(json), json.toString());
             out.println(HeadToHeadReport.tables(root));
             if (plot != null) {
-                HeadToHeadReport.plot(root, Path.of(plot));
-                err.println("plot written to " + plot);
+                plot(root, plot, err);
             }
             return 0;
         }
@@ -103,6 +103,7 @@ final class HeadToHeadCommand implements Command {
         Path work = Path.of(o.string("work", Path.of(System.getProperty("java.io.tmpdir"), "llamba-head-to-head").toString()));
         LoadOptions load = CliSupport.loadOptions(o);
         o.checkAllUsed();
+        requirePlotting(plot); // before minutes of measuring
         HeadToHead.Settings settings;
         try {
             settings = new HeadToHead.Settings(contexts, batches, steps, report, budget, 1);
@@ -136,10 +137,22 @@ final class HeadToHeadCommand implements Command {
             err.println("results written to " + json);
         }
         if (plot != null) {
-            HeadToHeadReport.plot(root, Path.of(plot));
-            err.println("plot written to " + plot);
+            plot(root, plot, err);
         }
         return 0;
+    }
+
+    /** Java2D lives in java.desktop, which a minimal runtime (jlink'd for servers) may lack. */
+    private static void requirePlotting(String plot) {
+        if (plot != null && ModuleLayer.boot().findModule("java.desktop").isEmpty()) {
+            throw new UsageException("--plot needs the java.desktop module, which this Java runtime lacks; write --json"
+                    + " here and draw it elsewhere with head-to-head --replot FILE.json --plot FILE.png");
+        }
+    }
+
+    private static void plot(JsonObject root, String file, PrintStream err) throws java.io.IOException {
+        HeadToHeadReport.plot(root, Path.of(file));
+        err.println("plot written to " + file);
     }
 
     /** A model directory as given, or a preset's random-weight checkpoint under {@code work} (written once). */
