@@ -33,11 +33,12 @@ public final class HeadToHead {
      * @param contexts       context lengths (tokens already in each sequence) to decode at
      * @param batches        decode batch sizes
      * @param steps          timed decode steps per (context, batch), after one warm-up step
+     * @param rounds         times each decode point is measured per model (the median is kept)
      * @param reportContexts context lengths for the state-size and largest-batch table
      * @param memoryBudget   bytes available for sequence state, for the largest batch
      * @param seed           seed of the prompt token ids
      */
-    public record Settings(int[] contexts, int[] batches, int steps, int[] reportContexts, long memoryBudget, long seed) {
+    public record Settings(int[] contexts, int[] batches, int steps, int rounds, int[] reportContexts, long memoryBudget, long seed) {
         public Settings {
             contexts = Arrays.stream(contexts).sorted().distinct().toArray();
             batches = Arrays.stream(batches).sorted().distinct().toArray();
@@ -49,6 +50,9 @@ public final class HeadToHead {
             }
             if (steps < 1) {
                 throw new IllegalArgumentException("steps must be positive, got " + steps);
+            }
+            if (rounds < 1) {
+                throw new IllegalArgumentException("rounds must be positive, got " + rounds);
             }
             if (memoryBudget <= 0) {
                 throw new IllegalArgumentException("memory budget must be positive");
@@ -80,53 +84,124 @@ public final class HeadToHead {
     private HeadToHead() {
     }
 
-    public static Result run(Model model, Settings s, PrintStream progress) {
-        ModelInfo info = model.info();
-        int maxContext = s.contexts()[s.contexts().length - 1];
-        int maxBatch = s.batches()[s.batches().length - 1];
-        int limit = maxContext + s.steps() + 2;
-        if (limit > info.maxContext()) {
-            throw new IllegalArgumentException(info.name() + ": context " + maxContext + " plus " + (s.steps() + 2)
-                    + " decode steps exceeds the model's context limit of " + info.maxContext() + " tokens");
-        }
-        int vocab = model.vocabSize();
-        int[] prompt = new SplittableRandom(s.seed()).ints(maxContext, 0, vocab).toArray();
-        List<Prefill> prefill = new ArrayList<>();
-        List<Decode> decode = new ArrayList<>();
-        List<StateSnapshot> snapshots = new ArrayList<>();
-        try (StatePool pool = model.createStatePool(maxBatch + 1, limit)) {
-            warmUp(model, pool, prompt, maxBatch, s.steps());
-            SequenceState base = pool.tryAcquire().orElseThrow();
-            float[] logits = new float[vocab];
-            long start = System.nanoTime();
-            for (int target : s.contexts()) {
-                while (base.position() < target) {
-                    int pos = base.position();
-                    int chunk = Math.min(PREFILL_CHUNK, target - pos);
-                    boolean last = pos + chunk == target;
-                    model.forward(new ForwardBatch().add(new ForwardBatch.Entry(base, prompt, pos, chunk, last ? logits : null, false)));
-                }
-                double t = (System.nanoTime() - start) / 1e9;
-                prefill.add(new Prefill(target, t));
-                progress.printf(Locale.ROOT, "  %s: prefilled %d tokens in %.1f s%n", info.name(), target, t);
-                long snapStart = System.nanoTime();
-                snapshots.add(base.snapshot());
-                start += System.nanoTime() - snapStart; // the snapshot is not part of the prefill
+    /** One model's pool, prompt and prefill progress while the models are measured side by side. */
+    private static final class Subject {
+        final Model model;
+        final ModelInfo info;
+        final StatePool pool;
+        final int[] prompt;
+        final SequenceState base;
+        final float[] logits;
+        final List<Prefill> prefill = new ArrayList<>();
+        final List<StateSnapshot> snapshots = new ArrayList<>();
+        final List<Decode> decode = new ArrayList<>();
+        long prefillNanos;
+
+        Subject(Model model, Settings s) {
+            this.model = model;
+            this.info = model.info();
+            int maxContext = s.contexts()[s.contexts().length - 1];
+            int maxBatch = s.batches()[s.batches().length - 1];
+            int limit = maxContext + s.steps() + 2;
+            if (limit > info.maxContext()) {
+                throw new IllegalArgumentException(info.name() + ": context " + maxContext + " plus " + (s.steps() + 2)
+                        + " decode steps exceeds the model's context limit of " + info.maxContext() + " tokens");
             }
-            pool.release(base);
+            this.prompt = new SplittableRandom(s.seed()).ints(maxContext, 0, model.vocabSize()).toArray();
+            this.pool = model.createStatePool(maxBatch + 1, limit);
+            warmUp(model, pool, prompt, maxBatch, s.steps());
+            this.base = pool.tryAcquire().orElseThrow();
+            this.logits = new float[model.vocabSize()];
+        }
+
+        /** Feeds the next prefill chunk towards {@code target}; true when the base sequence has reached it. */
+        boolean prefillChunk(int target) {
+            int pos = base.position();
+            if (pos >= target) {
+                return true;
+            }
+            int chunk = Math.min(PREFILL_CHUNK, target - pos);
+            boolean last = pos + chunk == target;
+            long t0 = System.nanoTime();
+            model.forward(new ForwardBatch().add(new ForwardBatch.Entry(base, prompt, pos, chunk, last ? logits : null, false)));
+            prefillNanos += System.nanoTime() - t0;
+            return last;
+        }
+    }
+
+    /** Measures one model. */
+    public static Result run(Model model, Settings s, PrintStream progress) {
+        return run(List.of(model), s, progress).getFirst();
+    }
+
+    /**
+     * Measures the models side by side, so that on a shared machine they meet the same load: prefill
+     * alternates chunk by chunk between them (each one's time to first token is the sum of its own
+     * chunks), and each decode point is timed for every model in turn, {@code rounds} times, keeping
+     * the median.
+     */
+    public static List<Result> run(List<Model> models, Settings s, PrintStream progress) {
+        List<Subject> subjects = new ArrayList<>();
+        try {
+            for (Model m : models) {
+                subjects.add(new Subject(m, s));
+            }
+            for (int target : s.contexts()) {
+                boolean done = false;
+                while (!done) {
+                    done = true;
+                    for (Subject sub : subjects) {
+                        done &= sub.prefillChunk(target);
+                    }
+                }
+                for (Subject sub : subjects) {
+                    sub.prefill.add(new Prefill(target, sub.prefillNanos / 1e9));
+                    sub.snapshots.add(sub.base.snapshot());
+                    progress.printf(Locale.ROOT, "  %s: prefilled %d tokens in %.1f s%n", sub.info.name(), target, sub.prefillNanos / 1e9);
+                }
+            }
+            for (Subject sub : subjects) {
+                sub.pool.release(sub.base);
+            }
             for (int c = 0; c < s.contexts().length; c++) {
                 for (int batch : s.batches()) {
-                    decode.add(decodeAt(model, pool, snapshots.get(c), s.contexts()[c], batch, s.steps()));
-                    Decode d = decode.getLast();
-                    progress.printf(Locale.ROOT, "  %s: context %d, batch %d: %.1f ms/step, %.2f tok/s%n",
-                            info.name(), d.context(), d.batch(), d.secondsPerStep() * 1e3, d.tokensPerSecond());
+                    double[][] times = new double[subjects.size()][s.rounds()];
+                    for (int round = 0; round < s.rounds(); round++) {
+                        for (int i = 0; i < subjects.size(); i++) {
+                            Subject sub = subjects.get(i);
+                            times[i][round] = decodeAt(sub.model, sub.pool, sub.snapshots.get(c), s.contexts()[c], batch, s.steps());
+                        }
+                    }
+                    for (int i = 0; i < subjects.size(); i++) {
+                        Subject sub = subjects.get(i);
+                        double[] t = times[i].clone();
+                        Arrays.sort(t);
+                        Decode d = new Decode(s.contexts()[c], batch, t[t.length / 2]);
+                        sub.decode.add(d);
+                        progress.printf(Locale.ROOT, "  %s: context %d, batch %d: %.1f ms/step (median of %d: %s), %.2f tok/s%n",
+                                sub.info.name(), d.context(), d.batch(), d.secondsPerStep() * 1e3, t.length,
+                                Arrays.stream(times[i]).mapToObj(x -> String.format(Locale.ROOT, "%.0f", x * 1e3)).toList(),
+                                d.tokensPerSecond());
+                    }
                 }
             }
+            List<Result> results = new ArrayList<>();
+            for (Subject sub : subjects) {
+                sub.snapshots.clear();
+                results.add(new Result(sub.info, sub.prefill, sub.decode, capacity(sub.model, s)));
+            }
+            return results;
+        } finally {
+            for (Subject sub : subjects) {
+                sub.pool.close();
+            }
         }
-        snapshots.clear();
+    }
+
+    private static List<Capacity> capacity(Model model, Settings s) {
         List<Capacity> capacity = new ArrayList<>();
         for (int c : s.reportContexts()) {
-            if (c > info.maxContext()) {
+            if (c > model.info().maxContext()) {
                 capacity.add(new Capacity(c, -1, 0));
                 continue;
             }
@@ -135,7 +210,7 @@ public final class HeadToHead {
                 capacity.add(new Capacity(c, bytes, s.memoryBudget() / bytes));
             }
         }
-        return new Result(info, prefill, decode, capacity);
+        return capacity;
     }
 
     /**
@@ -156,7 +231,8 @@ public final class HeadToHead {
         }
     }
 
-    private static Decode decodeAt(Model model, StatePool pool, StateSnapshot snapshot, int context, int batch, int steps) {
+    /** Seconds per decode step of {@code batch} sequences restored from {@code snapshot}. */
+    private static double decodeAt(Model model, StatePool pool, StateSnapshot snapshot, int context, int batch, int steps) {
         int vocab = model.vocabSize();
         SequenceState[] states = new SequenceState[batch];
         int[][] next = new int[batch][1];
@@ -185,7 +261,7 @@ public final class HeadToHead {
                 throw new IllegalStateException("a decoded sequence is at position " + states[0].position() + ", expected "
                         + (context + steps + 1));
             }
-            return new Decode(context, batch, (System.nanoTime() - start) / 1e9 / steps);
+            return (System.nanoTime() - start) / 1e9 / steps;
         } finally {
             for (SequenceState st : states) {
                 if (st != null) {

@@ -27,6 +27,7 @@ public final class HeadToHeadReport {
         settings.put("contexts", list(s.contexts()));
         settings.put("batches", list(s.batches()));
         settings.put("steps", s.steps());
+        settings.put("rounds", s.rounds());
         settings.put("report_contexts", list(s.reportContexts()));
         settings.put("memory_budget_bytes", s.memoryBudget());
         settings.put("prefill_chunk", HeadToHead.PREFILL_CHUNK);
@@ -74,8 +75,9 @@ public final class HeadToHeadReport {
                 contexts.add(d.getInt("context"));
             }
         }
-        sb.append("Decode throughput, tokens/s (all sequences of the batch together; greedy, ")
-                .append(settings.getInt("steps")).append(" timed steps after one warm-up):\n\n");
+        sb.append("Decode throughput, tokens/s (all sequences of the batch together; greedy; median of ")
+                .append(settings.optInt("rounds", 1)).append(" rounds of ").append(settings.getInt("steps"))
+                .append(" timed steps after one warm-up, the models taking turns):\n\n");
         sb.append("| model | context |");
         batches.forEach(b -> sb.append(" batch ").append(b).append(" |"));
         sb.append("\n|---|---|");

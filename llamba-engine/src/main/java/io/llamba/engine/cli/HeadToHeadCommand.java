@@ -42,16 +42,18 @@ final class HeadToHeadCommand implements Command {
     public String help() {
         return """
                 Usage: head-to-head --models M1,M2 [--dtype BF16] [--contexts 128,512,2048] [--batches 1,4,16]
-                                    [--steps 8] [--report-contexts 2048,8192,32768] [--memory-gb G]
+                                    [--steps 8] [--rounds 3] [--report-contexts 2048,8192,32768] [--memory-gb G]
                                     [--json FILE] [--plot FILE.png] [--work DIR] [--threads N] [--backend B]
                        head-to-head --replot FILE.json [--plot FILE.png]
 
                 Measures each model the same way, through the architecture plugin interface alone: one
                 sequence is prefilled to each context length in 256-token chunks (time to first token),
                 its state is snapshotted and restored into every sequence of a batch, and greedy decoding
-                is timed (tokens/s of the whole batch, ms per step = inter-token latency). The state one
-                sequence needs at each report context, and the largest batch whose state fits in the
-                memory budget, come from the model's state pool.
+                is timed (tokens/s of the whole batch, ms per step = inter-token latency). The models are
+                loaded together and take turns (prefill chunk by chunk, each decode point --rounds times,
+                median kept), so on a shared machine they meet the same load. The state one sequence
+                needs at each report context, and the largest batch whose state fits in the memory
+                budget, come from the model's state pool.
 
                   --models M,...       model directories, or presets (llamba-1b, llama-3.2-1b, ...) whose
                                        random-weight checkpoints are written once under --work
@@ -59,6 +61,7 @@ final class HeadToHeadCommand implements Command {
                   --contexts C,...     context lengths to decode at (default 128,512,2048)
                   --batches B,...      batch sizes (default 1,4,16)
                   --steps N            timed decode steps per point (default 8)
+                  --rounds R           measurements of each decode point per model, median kept (default 3)
                   --report-contexts    contexts of the state-size table (default 2048,8192,32768)
                   --memory-gb G        memory for sequence state (default: this JVM's maximum heap)
                   --json FILE          write the results as JSON
@@ -97,6 +100,7 @@ final class HeadToHeadCommand implements Command {
         int[] batches = o.has("batches") ? o.intList("batches") : new int[]{1, 4, 16};
         int[] report = o.has("report-contexts") ? o.intList("report-contexts") : new int[]{2048, 8192, 32768};
         int steps = o.integer("steps", 8);
+        int rounds = o.integer("rounds", 3);
         long budget = o.has("memory-gb") ? (long) (o.number("memory-gb", 0) * 1e9) : Runtime.getRuntime().maxMemory();
         String json = o.string("json", null);
         String plot = o.string("plot", null);
@@ -106,7 +110,7 @@ final class HeadToHeadCommand implements Command {
         requirePlotting(plot); // before minutes of measuring
         HeadToHead.Settings settings;
         try {
-            settings = new HeadToHead.Settings(contexts, batches, steps, report, budget, 1);
+            settings = new HeadToHead.Settings(contexts, batches, steps, rounds, report, budget, 1);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -117,12 +121,16 @@ final class HeadToHeadCommand implements Command {
         }
         Map<String, Object> machine = machine(load, budget);
         err.println("machine: " + machine.get("description"));
-        List<HeadToHead.Result> results = new ArrayList<>();
-        for (Path dir : dirs) {
-            err.println("measuring " + dir);
-            try (Model model = ModelLoader.load(dir, load)) {
-                results.add(HeadToHead.run(model, settings, err));
+        List<Model> loaded = new ArrayList<>();
+        List<HeadToHead.Result> results;
+        try {
+            for (Path dir : dirs) {
+                loaded.add(ModelLoader.load(dir, load));
             }
+            err.println("measuring " + String.join(", ", loaded.stream().map(m -> m.info().name()).toList()) + " side by side");
+            results = HeadToHead.run(loaded, settings, err);
+        } finally {
+            loaded.forEach(Model::close);
         }
         Map<String, Object> rootMap = HeadToHeadReport.toJson(machine, settings, results);
         String text = Json.writeIndented(rootMap);
