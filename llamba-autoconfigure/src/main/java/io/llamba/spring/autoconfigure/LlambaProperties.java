@@ -1,0 +1,229 @@
+package io.llamba.spring.autoconfigure;
+
+import io.llamba.engine.generate.EngineOptions;
+import io.llamba.engine.model.BackendKind;
+import io.llamba.engine.model.LoadOptions;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.Errors;
+import org.springframework.validation.Validator;
+
+import java.time.Duration;
+
+/**
+ * The Llamba model and engine. Checked when bound: a bad value fails the startup with a message
+ * naming the property. Engine defaults are {@link EngineOptions#defaults()}'s, written out so the
+ * configuration metadata shows them.
+ */
+@ConfigurationProperties(LlambaProperties.PREFIX)
+public class LlambaProperties implements Validator {
+    public static final String PREFIX = "spring.ai.llamba";
+
+    /**
+     * The model: a directory holding config.json and model.safetensors (or a sharded
+     * model.safetensors.index.json), Hugging Face layout. Default: the embedded demo model.
+     */
+    private @Nullable String model;
+
+    /**
+     * The tokenizer: a tokenizer.json or tiktoken tokenizer.model file. Default: the model
+     * directory's tokenizer.json (or tokenizer.model), else the bundled Llama 3 tokenizer.
+     */
+    private @Nullable String tokenizer;
+
+    /** Where the model computes: auto (CUDA when a device is usable, else the CPU), cpu or cuda. */
+    private BackendKind backend = BackendKind.AUTO;
+
+    /** CPU threads for the CPU backend; 0 for one per available processor. */
+    private int threads;
+
+    /** Sequences generated at once: the engine's state slots, allocated at startup. */
+    private int maxSequences = 16;
+
+    /** Requests that may wait for a state slot; more are refused at once. */
+    private int maxQueued = 256;
+
+    /** Longest prompt plus reply, in tokens; 0 for the model's own limit. */
+    private int maxContext;
+
+    /**
+     * Tokens per engine step (decode tokens of running sequences plus prompt chunks); bounds
+     * how long one step may stall running streams. At least max-sequences.
+     */
+    private int maxBatchTokens = 256;
+
+    /** The model name requests may give; default: the model directory's name. */
+    private @Nullable String servedModelName;
+
+    /** On shutdown, how long running and queued generations may take to finish before they are cancelled. */
+    private Duration shutdownGracePeriod = Duration.ofSeconds(30);
+
+    private final Resilience resilience = new Resilience();
+
+    private final Readiness readiness = new Readiness();
+
+    public LoadOptions toLoadOptions() {
+        return new LoadOptions(backend, threads);
+    }
+
+    public EngineOptions toEngineOptions() {
+        return new EngineOptions(maxSequences, maxQueued, maxContext, maxBatchTokens);
+    }
+
+    @Override
+    public boolean supports(Class<?> clazz) {
+        return LlambaProperties.class.isAssignableFrom(clazz);
+    }
+
+    @Override
+    public void validate(Object target, Errors errors) {
+        LlambaProperties p = (LlambaProperties) target;
+        if (p.model != null && p.model.isBlank()) {
+            errors.rejectValue("model", "blank", "must not be blank (leave it unset for the embedded model)");
+        }
+        if (p.tokenizer != null && p.tokenizer.isBlank()) {
+            errors.rejectValue("tokenizer", "blank", "must not be blank (leave it unset for the model's own tokenizer)");
+        }
+        if (p.threads < 0) {
+            errors.rejectValue("threads", "negative", "must be 0 (one per processor) or positive");
+        }
+        if (p.maxSequences < 1) {
+            errors.rejectValue("maxSequences", "range", "must be at least 1");
+        }
+        if (p.maxQueued < 0) {
+            errors.rejectValue("maxQueued", "range", "must not be negative");
+        }
+        if (p.maxContext < 0) {
+            errors.rejectValue("maxContext", "range", "must be 0 (the model's limit) or positive");
+        }
+        if (p.maxBatchTokens < Math.max(1, p.maxSequences)) {
+            errors.rejectValue("maxBatchTokens", "range", "must be at least max-sequences (" + p.maxSequences + ")");
+        }
+        if (p.servedModelName != null && p.servedModelName.isBlank()) {
+            errors.rejectValue("servedModelName", "blank", "must not be blank (leave it unset for the model's name)");
+        }
+        if (p.shutdownGracePeriod == null || p.shutdownGracePeriod.isNegative()) {
+            errors.rejectValue("shutdownGracePeriod", "range", "must not be negative");
+        }
+    }
+
+    public @Nullable String getModel() {
+        return model;
+    }
+
+    public void setModel(@Nullable String model) {
+        this.model = model;
+    }
+
+    public @Nullable String getTokenizer() {
+        return tokenizer;
+    }
+
+    public void setTokenizer(@Nullable String tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    public BackendKind getBackend() {
+        return backend;
+    }
+
+    public void setBackend(BackendKind backend) {
+        this.backend = backend;
+    }
+
+    public int getThreads() {
+        return threads;
+    }
+
+    public void setThreads(int threads) {
+        this.threads = threads;
+    }
+
+    public int getMaxSequences() {
+        return maxSequences;
+    }
+
+    public void setMaxSequences(int maxSequences) {
+        this.maxSequences = maxSequences;
+    }
+
+    public int getMaxQueued() {
+        return maxQueued;
+    }
+
+    public void setMaxQueued(int maxQueued) {
+        this.maxQueued = maxQueued;
+    }
+
+    public int getMaxContext() {
+        return maxContext;
+    }
+
+    public void setMaxContext(int maxContext) {
+        this.maxContext = maxContext;
+    }
+
+    public int getMaxBatchTokens() {
+        return maxBatchTokens;
+    }
+
+    public void setMaxBatchTokens(int maxBatchTokens) {
+        this.maxBatchTokens = maxBatchTokens;
+    }
+
+    public @Nullable String getServedModelName() {
+        return servedModelName;
+    }
+
+    public void setServedModelName(@Nullable String servedModelName) {
+        this.servedModelName = servedModelName;
+    }
+
+    public Duration getShutdownGracePeriod() {
+        return shutdownGracePeriod;
+    }
+
+    public void setShutdownGracePeriod(Duration shutdownGracePeriod) {
+        this.shutdownGracePeriod = shutdownGracePeriod;
+    }
+
+    public Resilience getResilience() {
+        return resilience;
+    }
+
+    public Readiness getReadiness() {
+        return readiness;
+    }
+
+    public static class Resilience {
+        /**
+         * Guard generations with the Resilience4j bulkhead, circuit breaker and time limiter named
+         * "llamba" (configured under resilience4j.*.instances.llamba).
+         */
+        private boolean enabled = true;
+
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+    }
+
+    public static class Readiness {
+        /**
+         * Refuse traffic (readiness state REFUSING_TRAFFIC) while the "llamba" circuit breaker is
+         * open, and accept it again when it closes.
+         */
+        private boolean followCircuitBreaker = true;
+
+        public boolean isFollowCircuitBreaker() {
+            return followCircuitBreaker;
+        }
+
+        public void setFollowCircuitBreaker(boolean followCircuitBreaker) {
+            this.followCircuitBreaker = followCircuitBreaker;
+        }
+    }
+}
