@@ -127,6 +127,8 @@ final class HeadToHeadCommand implements Command {
             for (Path dir : dirs) {
                 loaded.add(ModelLoader.load(dir, load));
             }
+            // What the models actually run on (the backend "auto" chose), for the table and the plot's title.
+            machine.put("description", loaded.getFirst().info().backend() + ": " + loaded.getFirst().info().device());
             err.println("measuring " + String.join(", ", loaded.stream().map(m -> m.info().name()).toList()) + " side by side");
             results = HeadToHead.run(loaded, settings, err);
         } finally {
