@@ -39,6 +39,15 @@ final class LlamaCpuStatePool implements StatePool {
         this.capacity = capacity;
         this.maxContext = maxContext;
         this.blockFloats = config.numKvHeads() * BLOCK_TOKENS * config.headDim();
+        long worst = capacity * bytesPerState();
+        long heap = Runtime.getRuntime().maxMemory();
+        if (worst > heap) {
+            // Blocks are taken as sequences grow, so this only fails if they all grow long; say so up front.
+            System.getLogger(LlamaCpuStatePool.class.getName()).log(System.Logger.Level.WARNING,
+                    "KV cache: {0} sequences of up to {1} tokens may need {2} MB, more than the {3} MB Java heap;"
+                            + " a forward pass that runs out fails its sequences. Lower the context limit or the sequences,"
+                            + " or raise -Xmx.", capacity, maxContext, worst / 1_000_000, heap / 1_000_000);
+        }
     }
 
     @Override
