@@ -1,5 +1,6 @@
 package io.llamba.engine.cli;
 
+import io.llamba.engine.demo.DemoModel;
 import io.llamba.engine.hub.HubOptions;
 import io.llamba.engine.hub.ModelResolver;
 import io.llamba.engine.hub.PullStrategy;
@@ -19,7 +20,7 @@ final class CliSupport {
             "  --model M          model directory (config.json and safetensors weights), or a Hugging Face\n"
             + "                     repository id such as cartesia-ai/Llamba-1B[@revision], fetched into the\n"
             + "                     Hugging Face cache (HF_HUB_CACHE / HF_HOME; HF_TOKEN, HF_ENDPOINT and\n"
-            + "                     HF_HUB_OFFLINE=1 are honoured)\n"
+            + "                     HF_HUB_OFFLINE=1 are honoured); default: the embedded demo model\n"
             + "  --pull-strategy S  for a repository id: when_missing (default: use the cache when it holds\n"
             + "                     the files), always (ask the Hub for the latest commit) or never (cache only)";
 
@@ -45,7 +46,8 @@ final class CliSupport {
      * errors come before any download; {@link ModelArgs#resolve} fetches afterwards.
      */
     static ModelArgs modelArgs(Options o, PrintStream err, boolean withTokenizer) {
-        String model = o.required("model");
+        // Without --model: the embedded demo model, extracted to a local directory.
+        String model = o.has("model") ? o.required("model") : DemoModel.directory().toString();
         String tokenizer = withTokenizer ? o.string("tokenizer", null) : null;
         HubOptions hub = hubOptions(o, err, PullStrategy.WHEN_MISSING);
         return new ModelArgs(model, tokenizer, hub);

@@ -25,7 +25,7 @@ final class LogitsCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: logits --model M --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
+                Usage: logits [--model M] --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
                               [--pull-strategy S]
 
                 Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:

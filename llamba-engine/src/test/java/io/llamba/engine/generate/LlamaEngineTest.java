@@ -134,4 +134,24 @@ class LlamaEngineTest {
             assertThat(engine.stats().stateBytesCapacity()).isEqualTo(2 * 1024 * perToken);
         }
     }
+
+    /** The state memory budget counts each slot's cache at the engine's context limit, not at the model's. */
+    @Test
+    void theStateBudgetCountsTheCacheAtTheContextLimit() throws Exception {
+        long perToken = model.info().stateBytesPerSequence() / model.info().maxContext();
+        long budget = 3 * 1024 * perToken + 512 * perToken; // three and a half caches of 1024 tokens
+        try (Engine engine = new Engine(model, TOKENIZER, EngineOptions.defaults().withMaxSequences(8).withStateMemoryBytes(budget))) {
+            assertThat(engine.stateSlots()).isEqualTo(3);
+        }
+        try (Engine engine = new Engine(model, TOKENIZER, EngineOptions.defaults().withMaxSequences(8).withStateMemoryBytes(budget)
+                .withMaxContext(256))) {
+            assertThat(engine.stateSlots()).isEqualTo(8); // 14 caches of 256 tokens fit
+            GenerationResult r = engine.generate(GenerationRequest.builder(chat("hi")).maxTokens(8).build());
+            assertThat(r.tokens()).isNotEmpty();
+        }
+        assertThatThrownBy(() -> new Engine(model, TOKENIZER, EngineOptions.defaults().withStateMemoryBytes(100 * perToken)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("holds no sequence state")
+                .hasMessageContaining("lower maxContext (now 1024 tokens)");
+    }
 }
