@@ -102,12 +102,21 @@ public final class Engine implements AutoCloseable {
         this.options = options;
         this.observer = observer == null ? EngineObserver.NONE : observer;
         ModelInfo info = model.info();
+        this.contextLimit = options.maxContext() > 0 ? Math.min(options.maxContext(), info.maxContext()) : info.maxContext();
+        // A state that grows with the context (a KV cache) is sized for the engine's context limit:
+        // the pool reports it, so the budget counts what a slot can really grow to.
+        StatePool sized = model.createStatePool(options.maxSequences(), contextLimit);
+        long perState = sized.bytesPerState();
         long stateBudget = options.stateMemoryBytes() == EngineOptions.AUTO ? MemoryBudget.defaultStateBytes(info) : options.stateMemoryBytes();
-        this.slots = MemoryBudget.slots(options.maxSequences(), stateBudget, info.stateBytesPerSequence(), info.name());
+        try {
+            this.slots = MemoryBudget.slots(options.maxSequences(), stateBudget, perState, info.name(), contextLimit);
+        } catch (RuntimeException e) {
+            sized.close();
+            throw e;
+        }
         long cacheBytes = options.stateCacheBytes() == EngineOptions.AUTO ? MemoryBudget.defaultCacheBytes() : options.stateCacheBytes();
         this.cache = cacheBytes > 0 ? new StateCache(cacheBytes) : null;
         this.cacheUsable = cache != null;
-        this.contextLimit = options.maxContext() > 0 ? Math.min(options.maxContext(), info.maxContext()) : info.maxContext();
         this.vocab = info.vocabSize();
         if (tokenizer.vocabSize() > vocab + 1024 || tokenizer.vocabSize() < 1) {
             LOG.log(System.Logger.Level.WARNING, "tokenizer has " + tokenizer.vocabSize() + " tokens, the model " + vocab);
@@ -116,9 +125,14 @@ public final class Engine implements AutoCloseable {
                 .filter(t -> t >= 0).distinct().toArray();
         this.turnEnds = java.util.stream.IntStream.of(tokenizer.endOfTurn(), tokenizer.endOfMessage())
                 .filter(t -> t >= 0).distinct().toArray();
-        this.pool = model.createStatePool(slots);
+        if (slots == sized.capacity()) {
+            this.pool = sized;
+        } else {
+            sized.close(); // pools allocate as slots are used, so sizing one costs nothing
+            this.pool = model.createStatePool(slots, contextLimit);
+        }
         LOG.log(System.Logger.Level.DEBUG, () -> String.format("%s: %d state slots of %s (budget %s), state cache %s", info.name(), slots,
-                MemoryBudget.format(info.stateBytesPerSequence()), MemoryBudget.format(stateBudget),
+                MemoryBudget.format(perState), MemoryBudget.format(stateBudget),
                 cache == null ? "off" : MemoryBudget.format(cacheBytes)));
         this.thread = Thread.ofPlatform().name("llamba-engine").daemon(true).start(this::loop);
     }
