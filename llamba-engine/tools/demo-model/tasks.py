@@ -130,7 +130,7 @@ def made_up_word(rng: SplitMix64) -> str:
 
 class TaskGenerator:
     def __init__(self, tasks: dict | None = None, copy_curriculum: bool = False):
-        """copy_curriculum (training only, not used by the released model): 60% of the training weather
+        """copy_curriculum (training only; the released model uses it): 60% of the training weather
         conversations name made-up cities (made_up_word), and 30% of the rest tasks.json-syllable
         names as without it (~72% made up in all, against 30%); the auxiliary family "echo" (repeat
         a made-up phrase) is available."""

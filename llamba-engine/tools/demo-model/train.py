@@ -341,7 +341,7 @@ def main(argv=None):
     ap.add_argument("--families", help="families trained, comma-separated (for experiments; default all)")
     ap.add_argument("--copy-curriculum", action="store_true",
                     help="made-up city names in 60%% of the weather conversations and the echo family (training "
-                         "data only; the evaluation is unchanged). Not used for the released model: see the README")
+                         "data only; the evaluation is unchanged). The released model is trained with it: see the README")
     ap.add_argument("--model-size", help="d_model,n_layer,intermediate,d_state,heads,qk_heads (for experiments)")
     ap.add_argument("--eval-every", type=int, default=500, help="steps between quick evaluations (0: none)")
     ap.add_argument("--max-train-seconds", type=float, default=0,

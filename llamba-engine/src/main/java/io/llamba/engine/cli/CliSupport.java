@@ -1,5 +1,6 @@
 package io.llamba.engine.cli;
 
+import io.llamba.engine.checkpoint.DType;
 import io.llamba.engine.demo.DemoModel;
 import io.llamba.engine.hub.HubOptions;
 import io.llamba.engine.hub.ModelResolver;
@@ -38,7 +39,20 @@ final class CliSupport {
         if (threads < 0) {
             throw new UsageException("--threads must be positive (or 0 for all processors), got " + threads);
         }
-        return new LoadOptions(backend, threads);
+        return new LoadOptions(backend, threads, deviceFormat(o, "gpu-weights"), deviceFormat(o, "gpu-state"));
+    }
+
+    /** --gpu-weights / --gpu-state: f32 or bf16 (absent: the backend's default). */
+    private static DType deviceFormat(Options o, String option) {
+        String v = o.string(option, null);
+        if (v == null) {
+            return null;
+        }
+        return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            default -> throw new UsageException("--" + option + " must be f32 or bf16, got '" + v + "'");
+        };
     }
 
     /**

@@ -10,11 +10,12 @@ import java.util.Set;
 public final class Main {
     /** Option names that take no value, across all commands. */
     static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "skip-concurrency",
-            "skip-conversation", "verbose");
+            "skip-conversation", "verbose", "no-max-batch", "profile");
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new PullCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand(), new EvalDemoCommand());
+                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand(), new EvalDemoCommand(),
+                new HeadToHeadCommand(), new BenchGpuCommand());
     }
 
     public static void main(String[] args) {

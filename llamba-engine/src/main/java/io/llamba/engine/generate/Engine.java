@@ -3,11 +3,13 @@ package io.llamba.engine.generate;
 import io.llamba.engine.cache.StateCache;
 import io.llamba.engine.cache.SnapshotKind;
 import io.llamba.engine.cache.StateCacheStats;
+import io.llamba.engine.model.DeviceSampling;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
+import io.llamba.engine.model.TokenPick;
 import io.llamba.engine.tokenizer.ChatTemplate;
 import io.llamba.engine.tokenizer.Tokenizer;
 
@@ -43,6 +45,8 @@ public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     private final Model model;
+    /** The model's device sampler, if it has one: sequences it supports are sampled where the logits are. */
+    private final DeviceSampling deviceSampling;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final EngineOptions options;
@@ -92,17 +96,27 @@ public final class Engine implements AutoCloseable {
 
     public Engine(Model model, Tokenizer tokenizer, EngineOptions options, EngineObserver observer) {
         this.model = model;
+        this.deviceSampling = model instanceof DeviceSampling d ? d : null;
         this.tokenizer = tokenizer;
         this.chatTemplate = new ChatTemplate(tokenizer);
         this.options = options;
         this.observer = observer == null ? EngineObserver.NONE : observer;
         ModelInfo info = model.info();
+        this.contextLimit = options.maxContext() > 0 ? Math.min(options.maxContext(), info.maxContext()) : info.maxContext();
+        // A state that grows with the context (a KV cache) is sized for the engine's context limit:
+        // the pool reports it, so the budget counts what a slot can really grow to.
+        StatePool sized = model.createStatePool(options.maxSequences(), contextLimit);
+        long perState = sized.bytesPerState();
         long stateBudget = options.stateMemoryBytes() == EngineOptions.AUTO ? MemoryBudget.defaultStateBytes(info) : options.stateMemoryBytes();
-        this.slots = MemoryBudget.slots(options.maxSequences(), stateBudget, info.stateBytesPerSequence(), info.name());
+        try {
+            this.slots = MemoryBudget.slots(options.maxSequences(), stateBudget, perState, info.name(), contextLimit);
+        } catch (RuntimeException e) {
+            sized.close();
+            throw e;
+        }
         long cacheBytes = options.stateCacheBytes() == EngineOptions.AUTO ? MemoryBudget.defaultCacheBytes() : options.stateCacheBytes();
         this.cache = cacheBytes > 0 ? new StateCache(cacheBytes) : null;
         this.cacheUsable = cache != null;
-        this.contextLimit = options.maxContext() > 0 ? Math.min(options.maxContext(), info.maxContext()) : info.maxContext();
         this.vocab = info.vocabSize();
         if (tokenizer.vocabSize() > vocab + 1024 || tokenizer.vocabSize() < 1) {
             LOG.log(System.Logger.Level.WARNING, "tokenizer has " + tokenizer.vocabSize() + " tokens, the model " + vocab);
@@ -111,9 +125,14 @@ public final class Engine implements AutoCloseable {
                 .filter(t -> t >= 0).distinct().toArray();
         this.turnEnds = java.util.stream.IntStream.of(tokenizer.endOfTurn(), tokenizer.endOfMessage())
                 .filter(t -> t >= 0).distinct().toArray();
-        this.pool = model.createStatePool(slots);
+        if (slots == sized.capacity()) {
+            this.pool = sized;
+        } else {
+            sized.close(); // pools allocate as slots are used, so sizing one costs nothing
+            this.pool = model.createStatePool(slots, contextLimit);
+        }
         LOG.log(System.Logger.Level.DEBUG, () -> String.format("%s: %d state slots of %s (budget %s), state cache %s", info.name(), slots,
-                MemoryBudget.format(info.stateBytesPerSequence()), MemoryBudget.format(stateBudget),
+                MemoryBudget.format(perState), MemoryBudget.format(stateBudget),
                 cache == null ? "off" : MemoryBudget.format(cacheBytes)));
         this.thread = Thread.ofPlatform().name("llamba-engine").daemon(true).start(this::loop);
     }
@@ -241,6 +260,7 @@ public final class Engine implements AutoCloseable {
         ForwardBatch batch = new ForwardBatch();
         List<Sequence> sampled = new ArrayList<>();
         List<Sequence> snapshotDue = new ArrayList<>();
+        List<TokenPick> picks = new ArrayList<>();
         while (!stopped) {
             try {
                 if (!awaitWork()) {
@@ -251,13 +271,18 @@ public final class Engine implements AutoCloseable {
                 batch.clear();
                 sampled.clear();
                 snapshotDue.clear();
-                int prefillTokens = buildBatch(batch, sampled, snapshotDue);
+                picks.clear();
+                int prefillTokens = buildBatch(batch, sampled, snapshotDue, picks);
                 if (batch.isEmpty()) {
                     continue;
                 }
                 long t0 = System.nanoTime();
                 try {
-                    model.forward(batch);
+                    if (deviceSampling != null) {
+                        deviceSampling.forward(batch, picks.toArray(new TokenPick[0]));
+                    } else {
+                        model.forward(batch);
+                    }
                 } catch (RuntimeException | Error e) {
                     LOG.log(System.Logger.Level.ERROR, "forward pass failed; failing the " + batch.size() + " sequences in it", e);
                     for (ForwardBatch.Entry entry : batch.entries()) {
@@ -553,18 +578,22 @@ public final class Engine implements AutoCloseable {
     /**
      * Final end-of-turn tokens first (one per closing sequence), then decode tokens (one per running
      * sequence), then prompt chunks in admission order, each ending at the prompt's next snapshot
-     * position at the latest.
+     * position at the latest. {@code picks} gets one slot per entry: a device pick for sequences the
+     * model samples itself.
      */
-    private int buildBatch(ForwardBatch batch, List<Sequence> sampled, List<Sequence> snapshotDue) {
+    private int buildBatch(ForwardBatch batch, List<Sequence> sampled, List<Sequence> snapshotDue, List<TokenPick> picks) {
         int budget = options.maxBatchTokens();
         for (Sequence s : closing) {
             int[] turn = s.closingTurn;
             batch.add(new ForwardBatch.Entry(s.state, turn, turn.length - 1, 1, null, false));
+            picks.add(null);
             budget--;
         }
         for (Sequence s : running) {
             if (!s.inPrefill()) {
-                batch.add(new ForwardBatch.Entry(s.state, s.next, 0, 1, s.logits, false));
+                TokenPick pick = devicePick(s);
+                batch.add(new ForwardBatch.Entry(s.state, s.next, 0, 1, pick == null ? s.logits : null, false));
+                picks.add(pick);
                 sampled.add(s);
                 budget--;
             }
@@ -577,7 +606,9 @@ public final class Engine implements AutoCloseable {
             if (s.inPrefill() && !s.awaitingCache) {
                 int chunk = Math.min(budget, s.prefillLimit() - s.prefilled);
                 boolean last = chunk == s.promptRemaining();
-                batch.add(new ForwardBatch.Entry(s.state, s.request.prompt(), s.prefilled, chunk, last ? s.logits : null, false));
+                TokenPick pick = last ? devicePick(s) : null;
+                batch.add(new ForwardBatch.Entry(s.state, s.request.prompt(), s.prefilled, chunk, last && pick == null ? s.logits : null, false));
+                picks.add(pick);
                 s.prefilled += chunk;
                 prefill += chunk;
                 budget -= chunk;
@@ -590,6 +621,14 @@ public final class Engine implements AutoCloseable {
             }
         }
         return prefill;
+    }
+
+    /** A device pick for the sequence's next token, when the model can sample with its parameters. */
+    private TokenPick devicePick(Sequence s) {
+        if (deviceSampling == null || !deviceSampling.supportsDeviceSampling(s.request.sampling())) {
+            return null;
+        }
+        return s.pick = s.newPick();
     }
 
     /**

@@ -24,13 +24,20 @@ final class MemoryBudget {
 
     /** The slot count: maxSequences, or as many states as the budget holds if fewer; at least one. */
     static int slots(int maxSequences, long budgetBytes, long bytesPerState, String model) {
+        return slots(maxSequences, budgetBytes, bytesPerState, model, 0);
+    }
+
+    /** As above, for states sized at {@code contextLimit} tokens (0: not context-dependent), named in the error. */
+    static int slots(int maxSequences, long budgetBytes, long bytesPerState, String model, int contextLimit) {
         if (bytesPerState <= 0) {
             return maxSequences;
         }
         long fit = budgetBytes / bytesPerState;
         if (fit < 1) {
             throw new IllegalArgumentException("the state memory budget of " + format(budgetBytes) + " holds no sequence state of "
-                    + format(bytesPerState) + " (model " + model + "); raise stateMemoryBytes, or the heap (-Xmx) for the automatic budget");
+                    + format(bytesPerState) + " (model " + model + "); raise stateMemoryBytes, or the heap (-Xmx) for the automatic budget"
+                    + (contextLimit > 0 ? "; a state that grows with the context (a KV cache) is smaller with a lower maxContext (now "
+                    + contextLimit + " tokens)" : ""));
         }
         return (int) Math.min(maxSequences, fit);
     }

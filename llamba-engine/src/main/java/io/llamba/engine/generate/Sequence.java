@@ -1,6 +1,7 @@
 package io.llamba.engine.generate;
 
 import io.llamba.engine.model.SequenceState;
+import io.llamba.engine.model.TokenPick;
 import io.llamba.engine.sampling.Sampler;
 import io.llamba.engine.tokenizer.StreamingDecoder;
 import io.llamba.engine.tokenizer.Tokenizer;
@@ -41,6 +42,8 @@ final class Sequence implements GenerationHandle {
     /** Input of the next decode step: the last sampled token. */
     final int[] next = new int[1];
     float[] logits;
+    /** The device's choice of the next token, when the model samples this sequence (else null). */
+    TokenPick pick;
 
     private Sampler sampler;
     private StreamingDecoder decoder;
@@ -97,6 +100,11 @@ final class Sequence implements GenerationHandle {
         this.decoder = tokenizer.newStreamingDecoder();
         this.stops = new StopMatcher(request.stopStrings());
         observer.admitted(admittedNanos - submittedNanos);
+    }
+
+    /** A request to sample the next token on the device, with this sequence's seed and step. */
+    TokenPick newPick() {
+        return new TokenPick(request.sampling(), sampler.seed(), completionTokens);
     }
 
     boolean inPrefill() {
@@ -157,7 +165,8 @@ final class Sequence implements GenerationHandle {
      * whether the sequence has ended. Returns true when it has.
      */
     boolean onLogits(int vocab, int contextLimit) {
-        int token = sampler.sample(logits, vocab);
+        int token = pick != null ? pick.token() : sampler.sample(logits, vocab);
+        pick = null;
         sampler.accept(token);
         long now = System.nanoTime();
         if (firstTokenNanos == 0) {
