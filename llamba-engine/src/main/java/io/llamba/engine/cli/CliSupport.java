@@ -1,5 +1,7 @@
 package io.llamba.engine.cli;
 
+import io.llamba.engine.checkpoint.DType;
+import io.llamba.engine.demo.DemoModel;
 import io.llamba.engine.hub.HubOptions;
 import io.llamba.engine.hub.ModelResolver;
 import io.llamba.engine.hub.PullStrategy;
@@ -20,7 +22,7 @@ final class CliSupport {
             "  --model M          model directory (config.json and safetensors weights), or a Hugging Face\n"
             + "                     repository id such as cartesia-ai/Llamba-1B[@revision], fetched into the\n"
             + "                     Hugging Face cache (HF_HUB_CACHE / HF_HOME; HF_TOKEN, HF_ENDPOINT and\n"
-            + "                     HF_HUB_OFFLINE=1 are honoured)\n"
+            + "                     HF_HUB_OFFLINE=1 are honoured); default: the embedded demo model\n"
             + "  --pull-strategy S  for a repository id: when_missing (default: use the cache when it holds\n"
             + "                     the files), always (ask the Hub for the latest commit) or never (cache only)";
 
@@ -54,7 +56,20 @@ final class CliSupport {
         } catch (IllegalArgumentException e) {
             throw new UsageException("--quantize: " + e.getMessage());
         }
-        return new LoadOptions(backend, threads, quantization);
+        return new LoadOptions(backend, threads, quantization, deviceFormat(o, "gpu-weights"), deviceFormat(o, "gpu-state"));
+    }
+
+    /** --gpu-weights / --gpu-state: f32 or bf16 (absent: the backend's default). */
+    private static DType deviceFormat(Options o, String option) {
+        String v = o.string(option, null);
+        if (v == null) {
+            return null;
+        }
+        return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            default -> throw new UsageException("--" + option + " must be f32 or bf16, got '" + v + "'");
+        };
     }
 
     /**
@@ -62,7 +77,8 @@ final class CliSupport {
      * errors come before any download; {@link ModelArgs#resolve} fetches afterwards.
      */
     static ModelArgs modelArgs(Options o, PrintStream err, boolean withTokenizer) {
-        String model = o.required("model");
+        // Without --model: the embedded demo model, extracted to a local directory.
+        String model = o.has("model") ? o.required("model") : DemoModel.directory().toString();
         String tokenizer = withTokenizer ? o.string("tokenizer", null) : null;
         HubOptions hub = hubOptions(o, err, PullStrategy.WHEN_MISSING);
         return new ModelArgs(model, tokenizer, hub);

@@ -11,6 +11,7 @@ import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelLoader;
 import io.llamba.engine.sampling.SamplingParams;
 import io.llamba.engine.tokenizer.ChatMessage;
+import io.llamba.engine.tokenizer.ChatTemplate;
 import io.llamba.engine.tokenizer.Tokenizer;
 
 import java.io.PrintStream;
@@ -32,9 +33,10 @@ final class GenerateCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: generate --model M --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
+                Usage: generate [--model M] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
                                 [--top-k K] [--top-p P] [--min-p P] [--stop TEXT] [--tokenizer FILE] [--raw]
                                 [--threads N] [--quantize Q] [--backend auto|cpu|cuda] [--pull-strategy S]
+                                [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Renders the prompt with the Llama 3 chat template, streams the reply to stdout and prints
                 prefill and decode speed (tok/s) to stderr.
@@ -56,7 +58,10 @@ final class GenerateCommand implements Command {
                                      the bundled Llama 3 tokenizer (same vocabulary)
                   --raw              feed the prompt as plain text, without the chat template
                 %s
-                  --backend B        auto (default), cpu or cuda""".formatted(CliSupport.MODEL_HELP, CliSupport.LOAD_HELP);
+                  --backend B        auto (default), cpu or cuda
+                  --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
+                                     F16 as f32)
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP, CliSupport.LOAD_HELP);
     }
 
     @Override
@@ -87,22 +92,26 @@ final class GenerateCommand implements Command {
 
         ResolvedModel resolved = modelArgs.resolve();
         Tokenizer tokenizer = resolved.loadTokenizer();
-        try (Model model = ModelLoader.load(resolved.modelDirectory(), load);
-             Engine engine = new Engine(model, tokenizer, EngineOptions.defaults().withMaxSequences(1))) {
-            int[] ids;
-            if (raw) {
-                int[] text = tokenizer.encode(prompt);
-                ids = new int[text.length + 1];
-                ids[0] = tokenizer.beginOfText();
-                System.arraycopy(text, 0, ids, 1, text.length);
-            } else {
-                List<ChatMessage> messages = new ArrayList<>();
-                if (system != null) {
-                    messages.add(ChatMessage.system(system));
-                }
-                messages.add(ChatMessage.user(prompt));
-                ids = engine.chatTemplate().encode(messages, true);
+        int[] ids;
+        if (raw) {
+            int[] text = tokenizer.encode(prompt);
+            ids = new int[text.length + 1];
+            ids[0] = tokenizer.beginOfText();
+            System.arraycopy(text, 0, ids, 1, text.length);
+        } else {
+            List<ChatMessage> messages = new ArrayList<>();
+            if (system != null) {
+                messages.add(ChatMessage.system(system));
             }
+            messages.add(ChatMessage.user(prompt));
+            ids = new ChatTemplate(tokenizer).encode(messages, true);
+        }
+        // One request: the context it needs is known, so a state that grows with the context (a
+        // KV cache) is sized for it rather than for the model's longest context.
+        int context = (int) Math.min(Integer.MAX_VALUE, (long) ids.length + maxTokens);
+        EngineOptions options = EngineOptions.defaults().withMaxSequences(1).withMaxContext(context);
+        try (Model model = ModelLoader.load(resolved.modelDirectory(), load);
+             Engine engine = new Engine(model, tokenizer, options)) {
             GenerationRequest request = GenerationRequest.builder(ids).sampling(sampling).maxTokens(maxTokens)
                     .stopStrings(stop == null ? List.of() : List.of(stop)).build();
             GenerationResult r = engine.generate(request, new GenerationListener() {

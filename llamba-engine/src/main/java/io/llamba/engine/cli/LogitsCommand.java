@@ -25,8 +25,8 @@ final class LogitsCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: logits --model M --ids 1,2,3 [--all-positions] [--threads N] [--quantize Q] [--backend auto|cpu|cuda]
-                              [--pull-strategy S]
+                Usage: logits [--model M] --ids 1,2,3 [--all-positions] [--threads N] [--quantize Q] [--backend auto|cpu|cuda]
+                              [--pull-strategy S] [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:
                 one row of vocab_size floats for the last position, or one per position with
@@ -37,7 +37,10 @@ final class LogitsCommand implements Command {
                   --ids LIST         comma-separated token ids
                   --all-positions    print a row for every position, not only the last
                 %s
-                  --backend B        auto (default), cpu or cuda""".formatted(CliSupport.MODEL_HELP, CliSupport.LOAD_HELP);
+                  --backend B        auto (default), cpu or cuda
+                  --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
+                                     F16 as f32)
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP, CliSupport.LOAD_HELP);
     }
 
     @Override

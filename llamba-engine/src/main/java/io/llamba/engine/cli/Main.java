@@ -9,11 +9,13 @@ import java.util.Set;
 /** {@code java --add-modules jdk.incubator.vector -jar llamba-engine.jar COMMAND [options]}. */
 public final class Main {
     /** Option names that take no value, across all commands. */
-    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet");
+    static final Set<String> FLAGS = Set.of("help", "all-positions", "allow-special", "raw", "quiet", "skip-concurrency",
+            "skip-conversation", "verbose", "no-max-batch", "profile");
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new PullCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand(), new BenchCommand(), new QuantQualityCommand());
+                new BenchTokenizerCommand(), new BenchCommand(), new QuantQualityCommand(), new BenchServingCommand(), new LoadTestCommand(),
+                new EvalDemoCommand(), new HeadToHeadCommand(), new BenchGpuCommand());
     }
 
     public static void main(String[] args) {

@@ -3,6 +3,8 @@ package io.llamba.engine.cli;
 import io.llamba.engine.checkpoint.DType;
 import io.llamba.engine.json.Json;
 import io.llamba.engine.json.JsonObject;
+import io.llamba.engine.model.ModelArchitecture;
+import io.llamba.engine.model.ModelLoader;
 import io.llamba.engine.model.RandomCheckpoint;
 
 import java.io.IOException;
@@ -15,7 +17,7 @@ import java.nio.file.Path;
 
 /** {@code random-model}: writes a random-weight checkpoint of any configuration. */
 final class RandomModelCommand implements Command {
-    static final String PRESETS = "llamba-1b, llamba-3b, llamba-8b";
+    static final String PRESETS = "llamba-1b, llamba-3b, llamba-8b, llama-3.2-1b, llama-3.2-3b, llama-3.1-8b";
 
     @Override
     public String name() {
@@ -74,11 +76,16 @@ final class RandomModelCommand implements Command {
         if (Files.isRegularFile(file)) {
             return Json.parseObject(Files.readString(file), file.toString());
         }
-        try (InputStream in = RandomModelCommand.class.getResourceAsStream("/io/llamba/engine/llamba/presets/" + arg + ".json")) {
-            if (in == null) {
-                throw new NoSuchFileException(arg + ": no such config file, and not a preset (" + PRESETS + ")");
+        // A preset is a config.json an architecture plugin ships beside its class, in presets/NAME.json.
+        if (arg.matches("[A-Za-z0-9._-]+")) {
+            for (ModelArchitecture arch : ModelLoader.architectures().values()) {
+                try (InputStream in = arch.getClass().getResourceAsStream("presets/" + arg + ".json")) {
+                    if (in != null) {
+                        return Json.parseObject(new String(in.readAllBytes(), StandardCharsets.UTF_8), arg);
+                    }
+                }
             }
-            return Json.parseObject(new String(in.readAllBytes(), StandardCharsets.UTF_8), arg);
         }
+        throw new NoSuchFileException(arg + ": no such config file, and not a preset (" + PRESETS + ")");
     }
 }

@@ -1,8 +1,12 @@
 package io.llamba.engine.cpu;
 
+import io.llamba.engine.checkpoint.Floats;
+import io.llamba.engine.checkpoint.TensorInfo;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
 
 /**
  * Element-wise steps of a forward pass on float arrays, vectorised. Sums across lanes are taken in a
@@ -38,6 +42,29 @@ public final class CpuKernels {
         }
         for (; i < n; i++) {
             out[outOff + i] = x[xOff + i] * scale * w[i];
+        }
+    }
+
+    /**
+     * Row {@code row} of a 2-D F32, BF16 or F16 tensor of {@code n} columns, read in place from the
+     * checkpoint into {@code out[off ..+n)} (an embedding look-up: exact, whatever format the matrices use).
+     */
+    public static void tensorRow(TensorInfo t, int row, int n, float[] out, int off) {
+        MemorySegment data = t.data();
+        long base = (long) row * n;
+        switch (t.dtype()) {
+            case F32 -> MemorySegment.copy(data, Floats.F32, base * 4, out, off, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[off + i] = Floats.bf16ToFloat(data.getAtIndex(Floats.U16, base + i));
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[off + i] = Floats.f16ToFloat(data.getAtIndex(Floats.U16, base + i));
+                }
+            }
+            default -> throw new IllegalArgumentException(t.name() + ": dtype " + t.dtype() + " is not a float format");
         }
     }
 

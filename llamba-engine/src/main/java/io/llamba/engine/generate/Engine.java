@@ -1,16 +1,22 @@
 package io.llamba.engine.generate;
 
+import io.llamba.engine.cache.StateCache;
+import io.llamba.engine.cache.SnapshotKind;
+import io.llamba.engine.cache.StateCacheStats;
+import io.llamba.engine.model.DeviceSampling;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
+import io.llamba.engine.model.TokenPick;
 import io.llamba.engine.tokenizer.ChatTemplate;
 import io.llamba.engine.tokenizer.Tokenizer;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -26,19 +32,37 @@ import java.util.concurrent.locks.ReentrantLock;
  * sequence, plus chunks of waiting prompts up to {@code maxBatchTokens}, so prefill is interleaved
  * with decoding and neither starves the other. Sequences finish independently; cancellation and
  * deadlines take effect at the next step.
+ *
+ * <p>State slots come from a memory budget ({@link EngineOptions#stateMemoryBytes()}). With the
+ * state cache on, the engine snapshots a sequence's state at turn boundaries: after the first and
+ * the last end-of-turn token of its prompt (the first usually closes a system prompt many
+ * conversations share; the last is where the next request of the same conversation still agrees),
+ * and after the model's own end-of-turn token, which the engine feeds in one extra step once the
+ * reply has been delivered. A new request restores the longest cached prefix of its prompt and
+ * prefills only the rest; its tokens are the same as without the cache.
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     private final Model model;
+    /** The model's device sampler, if it has one: sequences it supports are sampled where the logits are. */
+    private final DeviceSampling deviceSampling;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final EngineOptions options;
     private final EngineObserver observer;
     private final StatePool pool;
+    /** State slots: maxSequences, or fewer when the state memory budget holds fewer. */
+    private final int slots;
     private final int contextLimit;
     private final int[] stopTokens;
+    /** Tokens that end a turn (end of turn, end of message): where conversation snapshots are taken. */
+    private final int[] turnEnds;
     private final int vocab;
+    /** Null when the cache is off. */
+    private final StateCache cache;
+    /** Turned off for good if the model's states cannot be snapshotted or restored. */
+    private volatile boolean cacheUsable;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workAvailable = lock.newCondition();
@@ -47,6 +71,16 @@ public final class Engine implements AutoCloseable {
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     /** Holding a slot; engine thread only. */
     private final List<Sequence> running = new ArrayList<>();
+    /**
+     * Finished with an end-of-turn token and already published: each keeps its slot for one more
+     * step, which feeds that token so the state at the turn boundary can be cached. Engine thread only.
+     */
+    private final List<Sequence> closing = new ArrayList<>();
+    /**
+     * Admitted while a closing sequence's turn is a prefix of their prompt (the conversation's next
+     * request came at once): they look the cache up after this step, which stores that turn's state.
+     */
+    private final List<Sequence> deferred = new ArrayList<>();
     private volatile int runningCount;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
@@ -57,23 +91,49 @@ public final class Engine implements AutoCloseable {
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong cachedPromptTokens = new AtomicLong();
     private final Thread thread;
 
     public Engine(Model model, Tokenizer tokenizer, EngineOptions options, EngineObserver observer) {
         this.model = model;
+        this.deviceSampling = model instanceof DeviceSampling d ? d : null;
         this.tokenizer = tokenizer;
         this.chatTemplate = new ChatTemplate(tokenizer);
         this.options = options;
         this.observer = observer == null ? EngineObserver.NONE : observer;
-        this.pool = model.createStatePool(options.maxSequences());
         ModelInfo info = model.info();
         this.contextLimit = options.maxContext() > 0 ? Math.min(options.maxContext(), info.maxContext()) : info.maxContext();
+        // A state that grows with the context (a KV cache) is sized for the engine's context limit:
+        // the pool reports it, so the budget counts what a slot can really grow to.
+        StatePool sized = model.createStatePool(options.maxSequences(), contextLimit);
+        long perState = sized.bytesPerState();
+        long stateBudget = options.stateMemoryBytes() == EngineOptions.AUTO ? MemoryBudget.defaultStateBytes(info) : options.stateMemoryBytes();
+        try {
+            this.slots = MemoryBudget.slots(options.maxSequences(), stateBudget, perState, info.name(), contextLimit);
+        } catch (RuntimeException e) {
+            sized.close();
+            throw e;
+        }
+        long cacheBytes = options.stateCacheBytes() == EngineOptions.AUTO ? MemoryBudget.defaultCacheBytes() : options.stateCacheBytes();
+        this.cache = cacheBytes > 0 ? new StateCache(cacheBytes) : null;
+        this.cacheUsable = cache != null;
         this.vocab = info.vocabSize();
         if (tokenizer.vocabSize() > vocab + 1024 || tokenizer.vocabSize() < 1) {
             LOG.log(System.Logger.Level.WARNING, "tokenizer has " + tokenizer.vocabSize() + " tokens, the model " + vocab);
         }
         this.stopTokens = java.util.stream.IntStream.of(tokenizer.endOfTurn(), tokenizer.endOfText(), tokenizer.endOfMessage())
                 .filter(t -> t >= 0).distinct().toArray();
+        this.turnEnds = java.util.stream.IntStream.of(tokenizer.endOfTurn(), tokenizer.endOfMessage())
+                .filter(t -> t >= 0).distinct().toArray();
+        if (slots == sized.capacity()) {
+            this.pool = sized;
+        } else {
+            sized.close(); // pools allocate as slots are used, so sizing one costs nothing
+            this.pool = model.createStatePool(slots, contextLimit);
+        }
+        LOG.log(System.Logger.Level.DEBUG, () -> String.format("%s: %d state slots of %s (budget %s), state cache %s", info.name(), slots,
+                MemoryBudget.format(perState), MemoryBudget.format(stateBudget),
+                cache == null ? "off" : MemoryBudget.format(cacheBytes)));
         this.thread = Thread.ofPlatform().name("llamba-engine").daemon(true).start(this::loop);
     }
 
@@ -99,6 +159,16 @@ public final class Engine implements AutoCloseable {
 
     public EngineOptions options() {
         return options;
+    }
+
+    /** State slots: sequences computed at once. */
+    public int stateSlots() {
+        return slots;
+    }
+
+    /** Whether the conversation state cache is on (configured, and the model's states can be snapshotted). */
+    public boolean stateCacheEnabled() {
+        return cacheUsable;
     }
 
     /** Longest prompt plus output, in tokens. */
@@ -133,11 +203,11 @@ public final class Engine implements AutoCloseable {
                 throw new EngineClosedException("the engine is shutting down and accepts no new requests");
             }
             // Requests that fit in a free slot never count against the queue limit.
-            int free = options.maxSequences() - runningCount;
-            if (waiting.size() - Math.max(0, free) >= options.maxQueued()) {
+            int beyondFreeSlots = waiting.size() - Math.max(0, slots - runningCount);
+            if (beyondFreeSlots >= options.maxQueued()) {
                 rejected.incrementAndGet();
                 observer.rejected();
-                throw new EngineOverloadedException(waiting.size(), options.maxQueued());
+                throw new EngineOverloadedException(beyondFreeSlots, options.maxQueued());
             }
             waiting.addLast(seq);
             workAvailable.signal();
@@ -178,8 +248,10 @@ public final class Engine implements AutoCloseable {
             lock.unlock();
         }
         long per = pool.bytesPerState();
-        return new EngineStats(run, wait, options.maxSequences(), options.maxQueued(), run * per, options.maxSequences() * per,
-                promptTokens.get(), generatedTokens.get(), completed.get(), rejected.get(), failed.get());
+        StateCacheStats cacheStats = cache == null ? StateCacheStats.DISABLED : cache.stats();
+        return new EngineStats(run, wait, slots, options.maxQueued(), pool.inUse() * per, slots * per,
+                promptTokens.get(), generatedTokens.get(), completed.get(), rejected.get(), failed.get(),
+                cachedPromptTokens.get(), cacheStats);
     }
 
     // ------------------------------------------------------------------ engine thread
@@ -187,6 +259,8 @@ public final class Engine implements AutoCloseable {
     private void loop() {
         ForwardBatch batch = new ForwardBatch();
         List<Sequence> sampled = new ArrayList<>();
+        List<Sequence> snapshotDue = new ArrayList<>();
+        List<TokenPick> picks = new ArrayList<>();
         while (!stopped) {
             try {
                 if (!awaitWork()) {
@@ -196,13 +270,19 @@ public final class Engine implements AutoCloseable {
                 admit();
                 batch.clear();
                 sampled.clear();
-                int prefillTokens = buildBatch(batch, sampled);
+                snapshotDue.clear();
+                picks.clear();
+                int prefillTokens = buildBatch(batch, sampled, snapshotDue, picks);
                 if (batch.isEmpty()) {
                     continue;
                 }
                 long t0 = System.nanoTime();
                 try {
-                    model.forward(batch);
+                    if (deviceSampling != null) {
+                        deviceSampling.forward(batch, picks.toArray(new TokenPick[0]));
+                    } else {
+                        model.forward(batch);
+                    }
                 } catch (RuntimeException | Error e) {
                     LOG.log(System.Logger.Level.ERROR, "forward pass failed; failing the " + batch.size() + " sequences in it", e);
                     for (ForwardBatch.Entry entry : batch.entries()) {
@@ -211,11 +291,19 @@ public final class Engine implements AutoCloseable {
                             failed.incrementAndGet();
                         });
                     }
+                    releaseClosing(false);
+                    resumeDeferred();
                     retireFinished();
                     continue;
                 }
                 observer.step(batch.size(), batch.tokenCount(), System.nanoTime() - t0);
                 promptTokens.addAndGet(prefillTokens);
+                for (Sequence s : snapshotDue) {
+                    store(s.state, s.request.prompt(), s.prefilled, SnapshotKind.PROMPT);
+                    s.snapshotTaken();
+                }
+                releaseClosing(true);
+                resumeDeferred();
                 for (Sequence s : sampled) {
                     generatedTokens.incrementAndGet();
                     s.onLogits(vocab, contextLimit);
@@ -231,6 +319,7 @@ public final class Engine implements AutoCloseable {
             s.finish(FinishReason.CANCELLED, -1, null);
         }
         retireFinished();
+        releaseClosing(false);
         List<Sequence> left;
         lock.lock();
         try {
@@ -248,7 +337,7 @@ public final class Engine implements AutoCloseable {
 
     /** Blocks while there is nothing to do; false when woken without work (spurious, or closing). */
     private boolean awaitWork() throws InterruptedException {
-        if (!running.isEmpty()) {
+        if (!running.isEmpty() || !closing.isEmpty()) {
             return true;
         }
         lock.lock();
@@ -296,31 +385,215 @@ public final class Engine implements AutoCloseable {
         ended.forEach(Sequence::publish);
     }
 
-    /** Moves waiting requests into free slots, first come first served. */
+    /**
+     * Moves waiting requests into free slots, first come first served; then, outside the lock,
+     * restores each one's longest cached prefix and plans where its prompt is snapshotted.
+     */
     private void admit() {
+        List<Sequence> admitted = null;
         lock.lock();
         try {
             while (!waiting.isEmpty()) {
                 var slot = pool.tryAcquire();
                 if (slot.isEmpty()) {
-                    return;
+                    break;
                 }
                 Sequence s = waiting.pollFirst();
                 s.admit(slot.get(), vocab);
                 running.add(s);
                 runningCount = running.size();
+                if (admitted == null) {
+                    admitted = new ArrayList<>();
+                }
+                admitted.add(s);
             }
         } finally {
             lock.unlock();
         }
+        if (admitted == null) {
+            return;
+        }
+        observer.stateSlots(pool.inUse(), slots);
+        if (cacheUsable) {
+            for (Sequence s : admitted) {
+                if (continuesClosingTurn(s.request.prompt())) {
+                    s.awaitingCache = true;
+                    deferred.add(s);
+                } else {
+                    prepareFromCache(s);
+                }
+            }
+        }
     }
 
-    /** Decode tokens first (one per running sequence), then prompt chunks in admission order. */
-    private int buildBatch(ForwardBatch batch, List<Sequence> sampled) {
+    private void prepareFromCache(Sequence s) {
+        SnapshotKind restored = restoreCachedPrefix(s);
+        s.planSnapshots(snapshotPositions(s.request.prompt(), s.prefilled, restored));
+    }
+
+    private boolean continuesClosingTurn(int[] prompt) {
+        for (Sequence c : closing) {
+            int[] turn = c.closingTurn;
+            if (turn.length < prompt.length && Arrays.equals(turn, 0, turn.length, prompt, 0, turn.length)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Deferred sequences look the cache up now that the closing turns are stored. */
+    private void resumeDeferred() {
+        if (deferred.isEmpty()) {
+            return;
+        }
+        for (Sequence s : deferred) {
+            s.awaitingCache = false;
+            if (!s.isFinished() && cacheUsable) {
+                prepareFromCache(s);
+            }
+        }
+        deferred.clear();
+    }
+
+    /**
+     * Restores the longest cached prefix of the prompt (one token at least is left to prefill, for
+     * the logits); returns the kind of snapshot restored, or null.
+     */
+    private SnapshotKind restoreCachedPrefix(Sequence s) {
+        int[] prompt = s.request.prompt();
+        StateCache.Hit hit = cache.lookup(prompt, prompt.length - 1);
+        observer.cacheLookup(prompt.length, hit == null ? 0 : hit.length());
+        if (hit == null) {
+            return null;
+        }
+        try {
+            s.state.restore(hit.snapshot());
+            if (s.state.position() != hit.length()) {
+                throw new IllegalStateException("a restored state is at position " + s.state.position() + ", its prefix has "
+                        + hit.length() + " tokens");
+            }
+        } catch (RuntimeException e) {
+            disableCache("restoring a cached state failed", e);
+            s.state.reset();
+            return null;
+        }
+        s.prefilled = hit.length();
+        s.cachedTokens = hit.length();
+        cachedPromptTokens.addAndGet(hit.length());
+        return hit.kind();
+    }
+
+    /**
+     * Where to snapshot the prompt beyond the restored prefix {@code [0, from)}; each is a prefill
+     * chunk boundary, so an extra step, hence few: after the first turn end of the prompt (it
+     * usually closes a system prompt other conversations share), when it was not restored; and after
+     * the last one (where the conversation's next request, which resends this prompt plus a reply
+     * and a new message, still agrees), unless it is the only one past a restored reply snapshot.
+     * Then the client resent the previous reply as the very tokens generated, and the snapshot after
+     * this reply will most likely serve the next request the same way. Positions already cached
+     * are skipped.
+     */
+    private int[] snapshotPositions(int[] prompt, int from, SnapshotKind restored) {
+        boolean turnEndRestored = false;
+        for (int i = 0; i < from; i++) {
+            if (isTurnEnd(prompt[i])) {
+                turnEndRestored = true;
+                break;
+            }
+        }
+        int first = -1;
+        int last = -1;
+        int count = 0;
+        for (int i = from; i < prompt.length; i++) {
+            if (isTurnEnd(prompt[i])) {
+                if (first < 0) {
+                    first = i + 1;
+                }
+                last = i + 1;
+                count++;
+            }
+        }
+        int[] positions = new int[2];
+        int n = 0;
+        if (first > 0 && !turnEndRestored) {
+            positions[n++] = first;
+        }
+        if (count >= 2 || count == 1 && turnEndRestored && restored != SnapshotKind.REPLY) {
+            positions[n++] = last;
+        }
+        return Arrays.stream(positions, 0, n).filter(p -> !cache.contains(prompt, p)).toArray();
+    }
+
+    private boolean isTurnEnd(int token) {
+        for (int t : turnEnds) {
+            if (t == token) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Snapshots {@code state} (which has consumed {@code tokens[0, length)}) into the cache, unless it is there already. */
+    private void store(SequenceState state, int[] tokens, int length, SnapshotKind kind) {
+        if (!cacheUsable) {
+            return;
+        }
+        try {
+            if (!cache.contains(tokens, length)) {
+                cache.put(tokens, length, state.snapshot(), kind);
+            }
+        } catch (RuntimeException e) {
+            disableCache("snapshotting a state failed", e);
+        }
+    }
+
+    private void disableCache(String what, RuntimeException e) {
+        if (cacheUsable) {
+            cacheUsable = false;
+            cache.clear();
+            LOG.log(System.Logger.Level.WARNING, what + "; the state cache is off from now on (model " + model.info().name() + ")", e);
+        }
+    }
+
+    /**
+     * After a step: sequences that fed their final end-of-turn token are snapshotted (when
+     * {@code stepRan}) and give their slots back.
+     */
+    private void releaseClosing(boolean stepRan) {
+        if (closing.isEmpty()) {
+            return;
+        }
+        for (Sequence s : closing) {
+            if (stepRan) {
+                int[] turn = s.closingTurn;
+                store(s.state, turn, turn.length, SnapshotKind.REPLY);
+            }
+            pool.release(s.state);
+            s.closingTurn = null;
+        }
+        closing.clear();
+        observer.stateSlots(pool.inUse(), slots);
+    }
+
+    /**
+     * Final end-of-turn tokens first (one per closing sequence), then decode tokens (one per running
+     * sequence), then prompt chunks in admission order, each ending at the prompt's next snapshot
+     * position at the latest. {@code picks} gets one slot per entry: a device pick for sequences the
+     * model samples itself.
+     */
+    private int buildBatch(ForwardBatch batch, List<Sequence> sampled, List<Sequence> snapshotDue, List<TokenPick> picks) {
         int budget = options.maxBatchTokens();
+        for (Sequence s : closing) {
+            int[] turn = s.closingTurn;
+            batch.add(new ForwardBatch.Entry(s.state, turn, turn.length - 1, 1, null, false));
+            picks.add(null);
+            budget--;
+        }
         for (Sequence s : running) {
             if (!s.inPrefill()) {
-                batch.add(new ForwardBatch.Entry(s.state, s.next, 0, 1, s.logits, false));
+                TokenPick pick = devicePick(s);
+                batch.add(new ForwardBatch.Entry(s.state, s.next, 0, 1, pick == null ? s.logits : null, false));
+                picks.add(pick);
                 sampled.add(s);
                 budget--;
             }
@@ -330,28 +603,50 @@ public final class Engine implements AutoCloseable {
             if (budget <= 0) {
                 break;
             }
-            if (s.inPrefill()) {
-                int chunk = Math.min(budget, s.promptRemaining());
+            if (s.inPrefill() && !s.awaitingCache) {
+                int chunk = Math.min(budget, s.prefillLimit() - s.prefilled);
                 boolean last = chunk == s.promptRemaining();
-                batch.add(new ForwardBatch.Entry(s.state, s.request.prompt(), s.prefilled, chunk, last ? s.logits : null, false));
+                TokenPick pick = last ? devicePick(s) : null;
+                batch.add(new ForwardBatch.Entry(s.state, s.request.prompt(), s.prefilled, chunk, last && pick == null ? s.logits : null, false));
+                picks.add(pick);
                 s.prefilled += chunk;
                 prefill += chunk;
                 budget -= chunk;
                 if (last) {
                     sampled.add(s);
                 }
+                if (s.atSnapshot()) {
+                    snapshotDue.add(s);
+                }
             }
         }
         return prefill;
     }
 
-    /** Frees the slots of finished sequences, then tells their callers. */
+    /** A device pick for the sequence's next token, when the model can sample with its parameters. */
+    private TokenPick devicePick(Sequence s) {
+        if (deviceSampling == null || !deviceSampling.supportsDeviceSampling(s.request.sampling())) {
+            return null;
+        }
+        return s.pick = s.newPick();
+    }
+
+    /**
+     * Frees the slots of finished sequences, then tells their callers. A sequence that ended its turn
+     * while the cache is on keeps its slot for one more step (see {@link #closing}).
+     */
     private void retireFinished() {
         List<Sequence> ended = null;
         for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
             Sequence s = it.next();
             if (s.isFinished()) {
-                pool.release(s.state);
+                int[] turn = cacheUsable && !stopped ? s.endedTurn(turnEnds) : null;
+                if (turn != null && s.state.position() == turn.length - 1 && !cache.contains(turn, turn.length)) {
+                    s.closingTurn = turn;
+                    closing.add(s);
+                } else {
+                    pool.release(s.state);
+                }
                 completed.incrementAndGet();
                 it.remove();
                 if (ended == null) {
@@ -362,6 +657,7 @@ public final class Engine implements AutoCloseable {
         }
         if (ended != null) {
             runningCount = running.size();
+            observer.stateSlots(pool.inUse(), slots);
             ended.forEach(Sequence::publish);
         }
     }

@@ -29,6 +29,17 @@ public interface EngineObserver {
     default void rejected() {
     }
 
+    /**
+     * An admitted request's prompt was looked up in the state cache: {@code cachedTokens} of its
+     * {@code promptTokens} were restored from a snapshot (0: a miss). Only while the cache is on.
+     */
+    default void cacheLookup(int promptTokens, int cachedTokens) {
+    }
+
+    /** The number of state slots in use changed (requests admitted or slots freed). */
+    default void stateSlots(int inUse, int capacity) {
+    }
+
     EngineObserver NONE = new EngineObserver() {
     };
 }

@@ -1,6 +1,7 @@
 package io.llamba.engine.generate;
 
 import io.llamba.engine.model.SequenceState;
+import io.llamba.engine.model.TokenPick;
 import io.llamba.engine.sampling.Sampler;
 import io.llamba.engine.tokenizer.StreamingDecoder;
 import io.llamba.engine.tokenizer.Tokenizer;
@@ -27,11 +28,22 @@ final class Sequence implements GenerationHandle {
     private volatile boolean cancelRequested;
 
     SequenceState state;
-    /** Prompt tokens already fed. */
+    /** Prompt tokens already fed (restored from the state cache included). */
     int prefilled;
+    /** Prompt tokens restored from the state cache. */
+    int cachedTokens;
+    /** Prompt positions (ascending) after which the state is snapshotted into the cache. */
+    private int[] snapshotAt = new int[0];
+    private int nextSnapshot;
+    /** While closing (see Engine): the tokens the state holds once the final end-of-turn token is fed. */
+    int[] closingTurn;
+    /** Admitted, waiting one step for a closing turn's state to be cached before looking the cache up. */
+    boolean awaitingCache;
     /** Input of the next decode step: the last sampled token. */
     final int[] next = new int[1];
     float[] logits;
+    /** The device's choice of the next token, when the model samples this sequence (else null). */
+    TokenPick pick;
 
     private Sampler sampler;
     private StreamingDecoder decoder;
@@ -90,12 +102,58 @@ final class Sequence implements GenerationHandle {
         observer.admitted(admittedNanos - submittedNanos);
     }
 
+    /** A request to sample the next token on the device, with this sequence's seed and step. */
+    TokenPick newPick() {
+        return new TokenPick(request.sampling(), sampler.seed(), completionTokens);
+    }
+
     boolean inPrefill() {
         return prefilled < request.prompt().length;
     }
 
     int promptRemaining() {
         return request.prompt().length - prefilled;
+    }
+
+    void planSnapshots(int[] positions) {
+        snapshotAt = positions;
+        nextSnapshot = 0;
+    }
+
+    /** Where the next prefill chunk must end: the next snapshot position, else the prompt's end. */
+    int prefillLimit() {
+        return nextSnapshot < snapshotAt.length ? snapshotAt[nextSnapshot] : request.prompt().length;
+    }
+
+    /** Whether the state has just reached a planned snapshot position. */
+    boolean atSnapshot() {
+        return nextSnapshot < snapshotAt.length && prefilled == snapshotAt[nextSnapshot];
+    }
+
+    void snapshotTaken() {
+        nextSnapshot++;
+    }
+
+    /**
+     * When the model ended its turn with one of {@code turnEnds}: the prompt, the generated tokens
+     * and that token, i.e. the tokens the state holds once the stop token is fed too, which is how
+     * the conversation's next request begins. Else null.
+     */
+    int[] endedTurn(int[] turnEnds) {
+        GenerationResult r = outcome;
+        if (r == null || r.finishReason() != FinishReason.STOP_TOKEN) {
+            return null;
+        }
+        for (int t : turnEnds) {
+            if (t == r.stopToken()) {
+                int[] p = request.prompt();
+                int[] key = Arrays.copyOf(p, p.length + generatedCount + 1);
+                System.arraycopy(generated, 0, key, p.length, generatedCount);
+                key[key.length - 1] = t;
+                return key;
+            }
+        }
+        return null;
     }
 
     boolean isFinished() {
@@ -107,7 +165,8 @@ final class Sequence implements GenerationHandle {
      * whether the sequence has ended. Returns true when it has.
      */
     boolean onLogits(int vocab, int contextLimit) {
-        int token = sampler.sample(logits, vocab);
+        int token = pick != null ? pick.token() : sampler.sample(logits, vocab);
+        pick = null;
         sampler.accept(token);
         long now = System.nanoTime();
         if (firstTokenNanos == 0) {
@@ -177,7 +236,7 @@ final class Sequence implements GenerationHandle {
         long now = System.nanoTime();
         outcome = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), reason, stopString,
                 request.prompt().length, completionTokens, (admittedNanos == 0 ? now : admittedNanos) - submittedNanos,
-                firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, null, stopToken);
+                firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, null, stopToken, cachedTokens);
     }
 
     /** Ends the sequence because the engine failed. */
@@ -189,7 +248,7 @@ final class Sequence implements GenerationHandle {
         long now = System.nanoTime();
         outcome = new GenerationResult(text.toString(), Arrays.copyOf(generated, generatedCount), FinishReason.ERROR, null,
                 request.prompt().length, completionTokens, (admittedNanos == 0 ? now : admittedNanos) - submittedNanos,
-                firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, error, -1);
+                firstTokenNanos == 0 ? 0 : firstTokenNanos - submittedNanos, now - submittedNanos, error, -1, cachedTokens);
     }
 
     /**

@@ -1,9 +1,12 @@
 package io.llamba.engine.llamba;
 
 import io.llamba.engine.checkpoint.Checkpoint;
+import io.llamba.engine.cuda.CudaAvailability;
+import io.llamba.engine.cuda.LlambaCudaModel;
 import io.llamba.engine.json.JsonObject;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
+import io.llamba.engine.model.Quantization;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelArchitecture;
 import io.llamba.engine.model.ModelException;
@@ -18,6 +21,7 @@ import java.util.List;
 /** The Llamba architecture plugin ({@code model_type} "llamba"). */
 public final class LlambaArchitecture implements ModelArchitecture {
     public static final String MODEL_TYPE = "llamba";
+    private static final System.Logger LOG = System.getLogger(LlambaArchitecture.class.getName());
 
     @Override
     public String modelType() {
@@ -63,11 +67,39 @@ public final class LlambaArchitecture implements ModelArchitecture {
         return specs;
     }
 
+    /**
+     * CPU, CUDA, or for AUTO the CUDA backend when {@link CudaAvailability} finds it usable (else
+     * the CPU, saying why in the log). Asking for CUDA where it cannot run fails with the reason.
+     */
     @Override
     public Model load(String name, JsonObject json, Checkpoint checkpoint, LoadOptions options) {
         LlambaConfig config = LlambaConfig.from(json);
-        if (options.backend() == BackendKind.CUDA) {
-            throw new ModelException("backend cuda was asked for, but this build of the engine has no CUDA backend; use cpu or auto");
+        BackendKind backend = options.backend();
+        if (options.quantization() != Quantization.NONE) {
+            // Quantized weights are the CPU backend's: asking for them picks it.
+            if (backend == BackendKind.CUDA) {
+                throw new ModelException("quantization " + options.quantization().name().toLowerCase(java.util.Locale.ROOT)
+                        + " is for the CPU backend; the CUDA backend keeps weights in f32 or bf16 (--gpu-weights); use --backend cpu or no quantization");
+            }
+            backend = BackendKind.CPU;
+        }
+        if (backend != BackendKind.CPU) {
+            CudaAvailability.Status cuda = CudaAvailability.probe();
+            if (cuda.available()) {
+                try {
+                    return LlambaCudaModel.load(name, json, checkpoint, options);
+                } catch (ModelException e) {
+                    if (backend == BackendKind.CUDA) {
+                        throw e;
+                    }
+                    LOG.log(System.Logger.Level.WARNING, "CUDA backend failed to load " + name + " (" + e.getMessage() + "); using the CPU");
+                }
+            } else if (backend == BackendKind.CUDA) {
+                throw new ModelException("backend cuda was asked for, but CUDA cannot be used here: " + cuda.reason()
+                        + "; use --backend cpu or auto");
+            } else {
+                LOG.log(System.Logger.Level.INFO, "CUDA not used: " + cuda.reason());
+            }
         }
         return new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization());
     }

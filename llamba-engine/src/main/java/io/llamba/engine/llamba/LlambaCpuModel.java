@@ -306,22 +306,7 @@ final class LlambaCpuModel implements Model {
 
     /** Embedding row {@code token}, read in place from the checkpoint (exact, whatever the weight format). */
     private void embed(int token, float[] out, int off) {
-        int d = c.dModel();
-        MemorySegment data = embedding.data();
-        long base = (long) token * d;
-        switch (embedding.dtype()) {
-            case F32 -> MemorySegment.copy(data, Floats.F32, base * 4, out, off, d);
-            case BF16 -> {
-                for (int i = 0; i < d; i++) {
-                    out[off + i] = Floats.bf16ToFloat(data.getAtIndex(Floats.U16, base + i));
-                }
-            }
-            default -> {
-                for (int i = 0; i < d; i++) {
-                    out[off + i] = Floats.f16ToFloat(data.getAtIndex(Floats.U16, base + i));
-                }
-            }
-        }
+        CpuKernels.tensorRow(embedding, token, c.dModel(), out, off);
     }
 
     private void norm(float[] w, int t) {

@@ -1,15 +1,22 @@
 package io.llamba.engine.model;
 
+import io.llamba.engine.checkpoint.DType;
 import io.llamba.engine.cpu.CpuTopology;
 
 /**
  * How to load a model.
  *
- * @param backend      where to compute
- * @param threads      CPU threads for the CPU backend (0: one per physical core available)
- * @param quantization how weight matrices are held: as in the checkpoint, or quantized at load time
+ * @param backend       where to compute
+ * @param threads       CPU threads for the CPU backend (0: one per physical core available)
+ * @param quantization  how the CPU backend holds weight matrices: as in the checkpoint, or quantized
+ *                      at load time
+ * @param deviceWeights the format weights are kept in on a GPU: F32 or BF16; null keeps the
+ *                      checkpoint's precision (BF16 stays BF16, F32 and F16 become F32). The CPU
+ *                      backend reads the checkpoint's own format (or {@code quantization}) and ignores it.
+ * @param deviceState   the format of the SSM state on a GPU: F32 (null, the reference's) or BF16
+ *                      (half the memory and traffic per sequence, rounded every step)
  */
-public record LoadOptions(BackendKind backend, int threads, Quantization quantization) {
+public record LoadOptions(BackendKind backend, int threads, Quantization quantization, DType deviceWeights, DType deviceState) {
     public LoadOptions {
         if (backend == null) {
             backend = BackendKind.AUTO;
@@ -20,14 +27,28 @@ public record LoadOptions(BackendKind backend, int threads, Quantization quantiz
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be 0 (all cores) or positive, got " + threads);
         }
+        if (deviceWeights != null && deviceWeights != DType.F32 && deviceWeights != DType.BF16) {
+            throw new IllegalArgumentException("device weights must be F32 or BF16, got " + deviceWeights);
+        }
+        if (deviceState != null && deviceState != DType.F32 && deviceState != DType.BF16) {
+            throw new IllegalArgumentException("device state must be F32 or BF16, got " + deviceState);
+        }
     }
 
     public LoadOptions(BackendKind backend, int threads) {
-        this(backend, threads, Quantization.NONE);
+        this(backend, threads, Quantization.NONE, null, null);
+    }
+
+    public LoadOptions(BackendKind backend, int threads, Quantization quantization) {
+        this(backend, threads, quantization, null, null);
+    }
+
+    public LoadOptions(BackendKind backend, int threads, DType deviceWeights, DType deviceState) {
+        this(backend, threads, Quantization.NONE, deviceWeights, deviceState);
     }
 
     public static LoadOptions defaults() {
-        return new LoadOptions(BackendKind.AUTO, 0, Quantization.NONE);
+        return new LoadOptions(BackendKind.AUTO, 0, Quantization.NONE, null, null);
     }
 
     /**
@@ -39,14 +60,22 @@ public record LoadOptions(BackendKind backend, int threads, Quantization quantiz
     }
 
     public LoadOptions withBackend(BackendKind b) {
-        return new LoadOptions(b, threads, quantization);
+        return new LoadOptions(b, threads, quantization, deviceWeights, deviceState);
     }
 
     public LoadOptions withThreads(int t) {
-        return new LoadOptions(backend, t, quantization);
+        return new LoadOptions(backend, t, quantization, deviceWeights, deviceState);
     }
 
     public LoadOptions withQuantization(Quantization q) {
-        return new LoadOptions(backend, threads, q);
+        return new LoadOptions(backend, threads, q, deviceWeights, deviceState);
+    }
+
+    public LoadOptions withDeviceWeights(DType d) {
+        return new LoadOptions(backend, threads, quantization, d, deviceState);
+    }
+
+    public LoadOptions withDeviceState(DType d) {
+        return new LoadOptions(backend, threads, quantization, deviceWeights, d);
     }
 }

@@ -1,7 +1,8 @@
 package io.llamba.engine.model;
 
 /**
- * The recurrent state of one sequence (for Llamba: the conv window and the SSM state of every layer).
+ * The state of one sequence (for Llamba: the conv window and the SSM state of every layer; for a
+ * Transformer such as Llama: the KV cache of the positions seen so far).
  * Owned by exactly one sequence at a time; obtained from a {@link StatePool} of the model that runs it.
  */
 public interface SequenceState {

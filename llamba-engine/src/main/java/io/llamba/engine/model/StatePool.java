@@ -3,14 +3,16 @@ package io.llamba.engine.model;
 import java.util.Optional;
 
 /**
- * Fixed-size state slots for the sequences a model runs at once. Sized up front from a capacity, so
- * the memory a server commits to is known and reported; acquiring past it fails fast, never blocks.
+ * State slots for the sequences a model runs at once. Sized up front from a capacity (and, for a
+ * state that grows with the context, the context limit), so the most memory a server commits to is
+ * known and reported; acquiring past it fails fast, never blocks.
  */
 public interface StatePool extends AutoCloseable {
     int capacity();
 
     int inUse();
 
+    /** Bytes of one slot's state at its largest (for a KV cache: at the pool's context limit). */
     long bytesPerState();
 
     /** A reset state, or empty when every slot is taken. */

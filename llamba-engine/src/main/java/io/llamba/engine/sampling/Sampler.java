@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 public final class Sampler {
     private final SamplingParams params;
     private final SplittableRandom random;
+    private final long seed;
     /** Occurrences of each token in the output (presence / frequency penalties). */
     private final Map<Integer, int[]> generated = new HashMap<>();
     /** Tokens of the prompt (repetition penalty). */
@@ -24,7 +25,7 @@ public final class Sampler {
 
     public Sampler(SamplingParams params, int[] promptTokens) {
         this.params = params;
-        long seed = params.seed() != null ? params.seed() : new SplittableRandom().nextLong();
+        this.seed = params.seed() != null ? params.seed() : new SplittableRandom().nextLong();
         this.random = new SplittableRandom(seed);
         if (params.repetitionPenalty() != 1) {
             for (int t : promptTokens) {
@@ -35,6 +36,11 @@ public final class Sampler {
 
     public SamplingParams params() {
         return params;
+    }
+
+    /** The seed in use (the request's, or the one drawn for it): a device sampler draws from it too. */
+    public long seed() {
+        return seed;
     }
 
     /** Records a token the sequence produced (for penalties). */

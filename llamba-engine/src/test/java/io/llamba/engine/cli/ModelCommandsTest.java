@@ -107,7 +107,7 @@ class ModelCommandsTest {
     void randomModelPresetsAndErrors() {
         Run bad = run("random-model", "--config", "llamba-99b", "--out", tmp.resolve("x").toString());
         assertThat(bad.status()).isEqualTo(1);
-        assertThat(bad.err()).contains("not a preset (llamba-1b, llamba-3b, llamba-8b)");
+        assertThat(bad.err()).contains("not a preset (llamba-1b, llamba-3b, llamba-8b, llama-3.2-1b");
         Run dtype = run("random-model", "--config", "llamba-1b", "--out", tmp.resolve("x").toString(), "--dtype", "q5");
         assertThat(dtype.status()).isEqualTo(2);
         assertThat(dtype.err()).contains("unknown dtype 'q5'");

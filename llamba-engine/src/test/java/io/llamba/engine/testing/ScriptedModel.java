@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToIntFunction;
 
 /**
@@ -23,7 +24,11 @@ public final class ScriptedModel implements Model {
     private final ToIntFunction<int[]> next;
     private final long stepDelayMillis;
     public final AtomicInteger forwards = new AtomicInteger();
+    /** Tokens fed through forward, all entries together: what prefill the state cache saved shows here. */
+    public final AtomicLong tokensFed = new AtomicLong();
     public volatile boolean failNext;
+    /** When set, states refuse to be restored, as a backend without snapshot support would. */
+    public volatile boolean restoreUnsupported;
     public volatile int maxBatchSeen;
 
     public ScriptedModel(int vocab, ToIntFunction<int[]> next, long stepDelayMillis) {
@@ -71,7 +76,7 @@ public final class ScriptedModel implements Model {
                     return Optional.empty();
                 }
                 used++;
-                return Optional.of(new History());
+                return Optional.of(new History(ScriptedModel.this));
             }
 
             @Override
@@ -101,6 +106,7 @@ public final class ScriptedModel implements Model {
             }
         }
         for (ForwardBatch.Entry e : batch.entries()) {
+            tokensFed.addAndGet(e.length());
             History h = (History) e.state();
             for (int i = 0; i < e.length(); i++) {
                 h.tokens = Arrays.copyOf(h.tokens, h.tokens.length + 1);
@@ -119,7 +125,12 @@ public final class ScriptedModel implements Model {
     }
 
     static final class History implements SequenceState {
+        private final ScriptedModel model;
         int[] tokens = new int[0];
+
+        History(ScriptedModel model) {
+            this.model = model;
+        }
 
         @Override
         public int position() {
@@ -133,23 +144,28 @@ public final class ScriptedModel implements Model {
 
         @Override
         public StateSnapshot snapshot() {
-            int[] copy = tokens.clone();
-            return new StateSnapshot() {
-                @Override
-                public int position() {
-                    return copy.length;
-                }
-
-                @Override
-                public long bytes() {
-                    return copy.length * 4L;
-                }
-            };
+            return new Snapshot(tokens.clone());
         }
 
         @Override
         public void restore(StateSnapshot snapshot) {
-            throw new UnsupportedOperationException();
+            if (model.restoreUnsupported) {
+                throw new UnsupportedOperationException("this state cannot be restored");
+            }
+            tokens = ((Snapshot) snapshot).tokens.clone();
+        }
+
+        @Override
+        public long bytes() {
+            return 64;
+        }
+    }
+
+    /** The history a state had consumed; it alone decides what the model emits next. */
+    record Snapshot(int[] tokens) implements StateSnapshot {
+        @Override
+        public int position() {
+            return tokens.length;
         }
 
         @Override
