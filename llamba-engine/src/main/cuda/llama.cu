@@ -73,7 +73,8 @@ __device__ void ropeStore(float* __restrict__ qkv, int ldq, const float* __restr
 // softmax update, then the weighted sum of the values. One split writes the row's output; several
 // write (max, sum, unnormalised output) records that attn_combine merges.
 // Each key is handled by TPK lanes: with d/TPK values a lane in one 16-byte piece when the head
-// dimension allows (64 or 128: 8 or 16 lanes for bf16), otherwise by a whole warp (any size).
+// dimension allows (64 or 128: 8 or 16 lanes for bf16), otherwise with up to QD dimensions a lane,
+// strided by TPK (the least power of two that covers the head; any head_dim ≤ 128).
 #define ATT_THREADS 128
 #define ATT_CH 128
 #define ATT_MAXG 4
@@ -106,8 +107,11 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 
     constexpr int VS = Piece<KT>::n;
+    constexpr int QD = VS > 4 ? VS : 4;     // registers per head: a piece, or up to 4 (f32) / 8 (bf16) strided dims
     const bool pieces = attPieces<KT>(hd);
-    const int TPK = pieces ? hd / VS : 32, KG = ATT_THREADS / TPK;
+    int TPK = pieces ? hd / VS : 1;
+    while (!pieces && TPK * QD < hd) TPK *= 2;
+    const int KG = ATT_THREADS / TPK;
     const int kg = tid / TPK, sub = tid % TPK;
     float* sc = sm;                         // [ATT_MAXG][ATT_CH] scores, then weights
     float* red = sc + ATT_MAXG * ATT_CH;    // [KG][nh][hd] partial outputs, summed at the end
@@ -117,14 +121,13 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
     const KT* V = cache + (KVH + g) * hd;
     const float* qrow = qkv + (size_t)r * ldq;
 
-    // This lane's query values (pieces: VS contiguous dimensions; otherwise dims sub, sub+32, ...), scaled.
-    constexpr int QD = VS > 4 ? VS : 4;     // registers per head: a piece, or 4 strided dims (hd ≤ 128)
+    // This lane's query values (pieces: VS contiguous dimensions; otherwise dims sub, sub+TPK, ...), scaled.
     float qv[ATT_MAXG][QD], acc[ATT_MAXG][QD];
 #pragma unroll
     for (int h = 0; h < ATT_MAXG; h++)
 #pragma unroll
         for (int e = 0; e < QD; e++) {
-            const int d = pieces ? sub * VS + e : sub + 32 * e;
+            const int d = pieces ? sub * VS + e : sub + TPK * e;
             const bool ok = h < nh && (pieces ? e < VS : d < hd);
             qv[h][e] = ok ? qrow[(h0 + h) * hd + d] * scale : 0.0f;
             acc[h][e] = 0.0f;
@@ -151,17 +154,19 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
             } else {
 #pragma unroll
                 for (int e = 0; e < QD; e++) {
-                    const int d = sub + 32 * e;
+                    const int d = sub + TPK * e;
                     kv[e] = ok && d < hd ? ld(K + (size_t)(c0 + i) * perPos + d) : 0.0f;
                 }
             }
 #pragma unroll
             for (int h = 0; h < ATT_MAXG; h++) {
-                float s = 0.0f;
+                if (h < nh) {  // the same in every thread of the block
+                    float s = 0.0f;
 #pragma unroll
-                for (int e = 0; e < QD; e++) s += qv[h][e] * kv[e];
-                for (int o = TPK >> 1; o > 0; o >>= 1) s += __shfl_xor_sync(FULL_MASK, s, o);
-                if (ok && sub == 0 && h < nh) sc[h * ATT_CH + i] = s;
+                    for (int e = 0; e < QD; e++) s += qv[h][e] * kv[e];
+                    for (int o = TPK >> 1; o > 0; o >>= 1) s += __shfl_xor_sync(FULL_MASK, s, o);
+                    if (ok && sub == 0) sc[h * ATT_CH + i] = s;
+                }
             }
         }
         __syncthreads();
@@ -201,7 +206,7 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
             } else {
 #pragma unroll
                 for (int e = 0; e < QD; e++) {
-                    const int d = sub + 32 * e;
+                    const int d = sub + TPK * e;
                     vv[e] = d < hd ? ld(V + (size_t)(c0 + i) * perPos + d) : 0.0f;
                 }
             }
@@ -220,7 +225,7 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
     for (int h = 0; h < ATT_MAXG; h++)
 #pragma unroll
         for (int e = 0; e < QD; e++) {
-            const int d = pieces ? sub * VS + e : sub + 32 * e;
+            const int d = pieces ? sub * VS + e : sub + TPK * e;
             if (h < nh && (pieces ? e < VS : d < hd)) red[((size_t)kg * nh + h) * hd + d] = acc[h][e];
         }
     __syncthreads();

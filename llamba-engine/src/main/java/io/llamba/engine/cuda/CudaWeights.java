@@ -60,6 +60,11 @@ class CudaWeights implements AutoCloseable {
         targets.put(name, new Target(matrix, rows, cols, matrixType, 2, 1, 0));
     }
 
+    /** A matrix of {@code rows} rows that several tensors fill ({@link #stacked}). */
+    protected DeviceBuffer sharedMatrix(String what, long rows, int cols) {
+        return alloc(rows * cols * matrixType.bytes(), what);
+    }
+
     /** Rows {@code [firstRow, firstRow + rows)} of a matrix whose other rows hold other tensors. */
     protected void stacked(String name, DeviceBuffer matrix, long firstRow, long rows, int cols) {
         targets.put(name, new Target(matrix, rows, cols, matrixType, 1, 0, firstRow));
