@@ -78,6 +78,7 @@ __device__ void ropeStore(float* __restrict__ qkv, int ldq, const float* __restr
 #define ATT_THREADS 128
 #define ATT_CH 128
 #define ATT_MAXG 4
+#define ATT_UNROLL 4  // keys per lane loaded before use: memory-level parallelism for long contexts
 
 template <typename KT>
 __device__ __forceinline__ bool attPieces(int hd) {
@@ -140,32 +141,39 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
 
     for (int c0 = k0; c0 < k1; c0 += ATT_CH) {
         const int cn = min(ATT_CH, k1 - c0);
-        for (int base = 0; base < cn; base += KG) {  // the same trips in every lane of a warp (shuffles below)
-            const int i = base + kg;
-            const bool ok = i < cn;
-            float kv[QD];
-            if (pieces) {
-                if (ok) {
-                    loadPiece(K + (size_t)(c0 + i) * perPos + sub * VS, kv);
+        for (int base = 0; base < cn; base += KG * ATT_UNROLL) {  // the same trips in every lane of a warp (shuffles below)
+            float kv[ATT_UNROLL][QD];  // ATT_UNROLL keys' loads in flight per lane before any is used
+#pragma unroll
+            for (int u = 0; u < ATT_UNROLL; u++) {
+                const int i = base + u * KG + kg;
+                const bool ok = i < cn;
+                if (pieces) {
+                    if (ok) {
+                        loadPiece(K + (size_t)(c0 + i) * perPos + sub * VS, kv[u]);
+                    } else {
+#pragma unroll
+                        for (int e = 0; e < QD; e++) kv[u][e] = 0.0f;
+                    }
                 } else {
 #pragma unroll
-                    for (int e = 0; e < QD; e++) kv[e] = 0.0f;
-                }
-            } else {
-#pragma unroll
-                for (int e = 0; e < QD; e++) {
-                    const int d = sub + TPK * e;
-                    kv[e] = ok && d < hd ? ld(K + (size_t)(c0 + i) * perPos + d) : 0.0f;
+                    for (int e = 0; e < QD; e++) {
+                        const int d = sub + TPK * e;
+                        kv[u][e] = ok && d < hd ? ld(K + (size_t)(c0 + i) * perPos + d) : 0.0f;
+                    }
                 }
             }
 #pragma unroll
-            for (int h = 0; h < ATT_MAXG; h++) {
-                if (h < nh) {  // the same in every thread of the block
-                    float s = 0.0f;
+            for (int u = 0; u < ATT_UNROLL; u++) {
+                const int i = base + u * KG + kg;
 #pragma unroll
-                    for (int e = 0; e < QD; e++) s += qv[h][e] * kv[e];
-                    for (int o = TPK >> 1; o > 0; o >>= 1) s += __shfl_xor_sync(FULL_MASK, s, o);
-                    if (ok && sub == 0) sc[h * ATT_CH + i] = s;
+                for (int h = 0; h < ATT_MAXG; h++) {
+                    if (h < nh) {  // the same in every thread of the block
+                        float s = 0.0f;
+#pragma unroll
+                        for (int e = 0; e < QD; e++) s += qv[h][e] * kv[u][e];
+                        for (int o = TPK >> 1; o > 0; o >>= 1) s += __shfl_xor_sync(FULL_MASK, s, o);
+                        if (i < cn && sub == 0) sc[h * ATT_CH + i] = s;
+                    }
                 }
             }
         }
@@ -197,24 +205,35 @@ __device__ void attnDecode(const float* __restrict__ qkv, int ldq, const int* __
 #pragma unroll
             for (int e = 0; e < QD; e++) acc[h][e] *= a;
         }
-        for (int base = 0; base < cn; base += KG) {
-            const int i = base + kg;
-            if (i >= cn) break;
-            float vv[QD];
-            if (pieces) {
-                loadPiece(V + (size_t)(c0 + i) * perPos + sub * VS, vv);
-            } else {
+        for (int base = 0; base < cn; base += KG * ATT_UNROLL) {
+            float vv[ATT_UNROLL][QD];
 #pragma unroll
-                for (int e = 0; e < QD; e++) {
-                    const int d = sub + TPK * e;
-                    vv[e] = d < hd ? ld(V + (size_t)(c0 + i) * perPos + d) : 0.0f;
+            for (int u = 0; u < ATT_UNROLL; u++) {
+                const int i = base + u * KG + kg;
+                if (pieces) {
+                    if (i < cn) {
+                        loadPiece(V + (size_t)(c0 + i) * perPos + sub * VS, vv[u]);
+                    } else {
+#pragma unroll
+                        for (int e = 0; e < QD; e++) vv[u][e] = 0.0f;
+                    }
+                } else {
+#pragma unroll
+                    for (int e = 0; e < QD; e++) {
+                        const int d = sub + TPK * e;
+                        vv[u][e] = i < cn && d < hd ? ld(V + (size_t)(c0 + i) * perPos + d) : 0.0f;
+                    }
                 }
             }
 #pragma unroll
-            for (int h = 0; h < ATT_MAXG; h++) {
-                const float p = h < nh ? sc[h * ATT_CH + i] : 0.0f;
+            for (int u = 0; u < ATT_UNROLL; u++) {
+                const int i = base + u * KG + kg;
 #pragma unroll
-                for (int e = 0; e < QD; e++) acc[h][e] += p * vv[e];
+                for (int h = 0; h < ATT_MAXG; h++) {
+                    const float p = h < nh && i < cn ? sc[h * ATT_CH + i] : 0.0f;
+#pragma unroll
+                    for (int e = 0; e < QD; e++) acc[h][e] += p * vv[u][e];
+                }
             }
         }
         __syncthreads();  // the scores are rewritten by the next chunk
@@ -287,6 +306,7 @@ __device__ void attnCombine(const int* __restrict__ rowSplits, const int* __rest
 #define PF_KC 64
 #define PF_P 68  // row pitch of the transposed tiles: 16-byte aligned, and fewer bank conflicts when filled
 #define PF_DT 8  // dimensions per thread in P·V: head_dim ≤ 128
+#define PF_LOADS 2  // 16-byte pieces of keys (and of values) per thread per round
 
 template <typename KT, typename OT>
 __device__ void attnPrefill(const float* __restrict__ qkv, int ldq, const int* __restrict__ tileRow0, const int* __restrict__ tileRows,
@@ -304,6 +324,7 @@ __device__ void attnPrefill(const float* __restrict__ qkv, int ldq, const int* _
     const int chunks = (n + PF_KC - 1) / PF_KC, per = (chunks + ns - 1) / ns;
     const int cBegin = split * per, cEnd = min(chunks, cBegin + per);
     const int tid = threadIdx.x;
+    constexpr int VS = Piece<KT>::n;
     float* Qs = sm;                  // [hd][PF_P]   scaled queries, transposed
     float* Ks = Qs + hd * PF_P;      // [hd][PF_P]   keys of the chunk, transposed
     float* Vs = Ks + hd * PF_P;      // [PF_KC][hd]
@@ -330,11 +351,40 @@ __device__ void attnPrefill(const float* __restrict__ qkv, int ldq, const int* _
     for (int c = cBegin; c < cEnd; c++) {
         const int kb = c * PF_KC, kn = min(PF_KC, n - kb);
         __syncthreads();  // the previous chunk's tiles are no longer read
-        for (int e = tid; e < PF_KC * hd; e += PF_THREADS) {
-            const int k = e / hd, d = e % hd;
-            const bool ok = k < kn;
-            Ks[d * PF_P + k] = ok ? ld(K + (size_t)(kb + k) * perPos + d) : 0.0f;
-            Vs[k * hd + d] = ok ? ld(V + (size_t)(kb + k) * perPos + d) : 0.0f;
+        if (hd % VS == 0) {  // 16-byte pieces, PF_LOADS of keys and of values in flight per thread
+            const int ppk = hd / VS, np = PF_KC * ppk;
+            for (int p0 = tid; p0 < np; p0 += PF_THREADS * PF_LOADS) {
+                float kf[PF_LOADS][VS], vf[PF_LOADS][VS];
+#pragma unroll
+                for (int u = 0; u < PF_LOADS; u++) {
+                    const int p = p0 + u * PF_THREADS, k = p / ppk, d0 = (p % ppk) * VS;
+                    if (p < np && k < kn) {
+                        loadPiece(K + (size_t)(kb + k) * perPos + d0, kf[u]);
+                        loadPiece(V + (size_t)(kb + k) * perPos + d0, vf[u]);
+                    } else {
+#pragma unroll
+                        for (int e = 0; e < VS; e++) kf[u][e] = vf[u][e] = 0.0f;
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < PF_LOADS; u++) {
+                    const int p = p0 + u * PF_THREADS, k = p / ppk, d0 = (p % ppk) * VS;
+                    if (p < np) {
+#pragma unroll
+                        for (int e = 0; e < VS; e++) {
+                            Ks[(d0 + e) * PF_P + k] = kf[u][e];
+                            Vs[k * hd + d0 + e] = vf[u][e];
+                        }
+                    }
+                }
+            }
+        } else {
+            for (int e = tid; e < PF_KC * hd; e += PF_THREADS) {
+                const int k = e / hd, d = e % hd;
+                const bool ok = k < kn;
+                Ks[d * PF_P + k] = ok ? ld(K + (size_t)(kb + k) * perPos + d) : 0.0f;
+                Vs[k * hd + d] = ok ? ld(V + (size_t)(kb + k) * perPos + d) : 0.0f;
+            }
         }
         __syncthreads();
         float s[4][4];
