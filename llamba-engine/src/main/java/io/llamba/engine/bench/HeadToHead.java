@@ -281,10 +281,16 @@ public final class HeadToHead {
                 // Room for the decode steps too: the batch whose states at c + steps + 2 tokens fit.
                 int batch = (int) Math.min(Integer.MAX_VALUE - 1, sub.budget / sub.bytesAt(c + s.maxBatchSteps() + 2));
                 if (batch > 0) {
-                    double sec = decodeAt(sub.model, sub.snapshots.get(ci), c, batch, s.maxBatchSteps());
-                    measured = new Decode(c, batch, sec);
-                    progress.printf(Locale.ROOT, "  %s: largest batch at context %d: %d sequences, %.1f ms/step, %.0f tok/s%n",
-                            sub.info.name(), c, batch, sec * 1e3, measured.tokensPerSecond());
+                    try {
+                        double sec = decodeAt(sub.model, sub.snapshots.get(ci), c, batch, s.maxBatchSteps());
+                        measured = new Decode(c, batch, sec);
+                        progress.printf(Locale.ROOT, "  %s: largest batch at context %d: %d sequences, %.1f ms/step, %.0f tok/s%n",
+                                sub.info.name(), c, batch, sec * 1e3, measured.tokensPerSecond());
+                    } catch (RuntimeException e) {
+                        // Memory filled to the budget may still be short of what a library wants: say so, keep the other figures.
+                        progress.printf(Locale.ROOT, "  %s: largest batch at context %d (%d sequences) failed: %s%n", sub.info.name(), c,
+                                batch, e);
+                    }
                 }
             }
             capacity.add(new Capacity(c, bytes, largest, sub.budget, measured));

@@ -207,6 +207,58 @@ class EmulatedLlamaCudaTest {
         }
     }
 
+    /**
+     * Random weights made on the device, and the two attention kernels against each other: after the
+     * same 659-token prefix, token 699's logits from a 41-token prompt chunk (tiles, keys split over
+     * blocks) and from a 40-token chunk then a decode step (keys split over six blocks). The GPU test
+     * does the same at 16k tokens on the 1B shape.
+     */
+    @Test
+    void prefillAndDecodeKernelsAgreeOnRandomDeviceWeights() {
+        int n = 700;
+        int[] prompt = prompt(n, 5, 300);
+        for (DType f : List.of(DType.F32, DType.BF16)) {
+            try (LlamaCudaModel m = onCublas(LlamaCudaModel.random("llama-hd64", longModelConfig(), wide, f, f, 9));
+                 StatePool pool = m.createStatePool(2, n)) {
+                int v = m.vocabSize();
+                SequenceState a = pool.tryAcquire().orElseThrow();
+                for (int p = 0; p < n - 41; p += 256) {
+                    m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, p, Math.min(256, n - 41 - p), null, false)));
+                }
+                SequenceState b = pool.tryAcquire().orElseThrow();
+                b.copyFrom(a);
+                float[] tiled = new float[v];
+                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, n - 41, 41, tiled, false)));
+                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 41, 40, null, false)));
+                float[] decoded = new float[v];
+                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 1, 1, decoded, false)));
+                float maxAbs = 0;
+                for (float x : tiled) {
+                    assertThat(Float.isFinite(x)).isTrue();
+                    maxAbs = Math.max(maxAbs, Math.abs(x));
+                }
+                assertThat(maxAbs).as("random weights give non-trivial logits").isGreaterThan(0.1f);
+                CudaFixtureCheck.Worst w = CudaFixtureCheck.compare("position " + (n - 1), tiled, decoded, 0);
+                assertThat(w.relative()).as(f + ": " + w.where()).isLessThanOrEqualTo(f == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE);
+            }
+        }
+    }
+
+    /** The GPU attention profile's code path (bench-gpu --attention), at small sizes. */
+    @Test
+    void attentionProfileRuns() {
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        java.util.List<String> titles = new java.util.ArrayList<>();
+        var r = LlamaAttentionProfile.run(wide, "llama-hd64", longModelConfig(), 256, 256, 2, 1, new java.io.PrintStream(text),
+                (title, times) -> {
+                    titles.add(title);
+                    assertThat(times.keySet()).anyMatch(k -> k.startsWith("attn_"));
+                }, 4e12);
+        assertThat(titles).hasSize(3);
+        assertThat(r).containsKeys("prompt_chunk", "decode_batch1", "decode_batch2");
+        assertThat(text.toString()).contains("TFLOP/s", "of the copy bandwidth");
+    }
+
     /** A replayed graph runs the same kernels on the same data: the same bits as launching them one by one. */
     @Test
     void graphReplayEqualsDirectLaunches() {
