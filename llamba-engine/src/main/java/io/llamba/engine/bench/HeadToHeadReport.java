@@ -180,6 +180,12 @@ public final class HeadToHeadReport {
         return sb.toString();
     }
 
+    /** The machine in a title's length: a GPU's name and size (the part up to its closing parenthesis), else as given. */
+    static String shortDescription(String d) {
+        int close = d.indexOf("), ");
+        return close > 0 && d.indexOf('(') < close ? d.substring(0, close + 1) : d;
+    }
+
     private static boolean notFitting(JsonObject m, int context, int batch) {
         if (!m.has("not_fitting")) {
             return false;
@@ -201,8 +207,8 @@ public final class HeadToHeadReport {
     public static void plot(JsonObject root, Path png) throws IOException {
         JsonObject machine = root.getObject("machine");
         List<JsonObject> models = root.getObjectList("models");
-        LinePlot plot = new LinePlot("Decode throughput: " + machine.optString("description", ""), "batch size (sequences)",
-                "tokens/s");
+        LinePlot plot = new LinePlot("Decode throughput: " + shortDescription(machine.optString("description", "")),
+                "batch size (sequences)", "tokens/s (last point of a line: the largest batch that fits)");
         TreeSet<Integer> contexts = new TreeSet<>();
         for (JsonObject m : models) {
             m.getObjectList("decode").forEach(d -> contexts.add(d.getInt("context")));

@@ -54,8 +54,14 @@ class EmulatedLlamaCudaTest {
     static final double F32_TOLERANCE = 1e-4;
     /** BF16 weights (activations rounded to BF16 before every product) and BF16 cache (measured ≤ 1.2e-2 here). */
     static final double BF16_TOLERANCE = 3e-2;
-    /** F32 weights with a BF16 cache: keys and values rounded once, when written. */
+    /** F32 weights with a BF16 cache: keys and values rounded once, when written (measured ≤ 9.3e-3 on an H200). */
     static final double BF16_KV_TOLERANCE = 1e-2;
+    /**
+     * BF16 weights made from an F32 or F16 checkpoint: the weights themselves are rounded too, on top
+     * of the activations (measured 3.25e-2 on the F16 fixture, the same bits on an H200 and here: the
+     * one GPU run checked it against 3e-2 and failed; see docs/gpu-tests.md).
+     */
+    static final double BF16_NARROWED_TOLERANCE = 6e-2;
 
     static EmulatedDevice dev;
     /** An emulated H200-sized device: its 132 "SMs" make the model split long contexts over blocks as on the GPU. */
@@ -99,6 +105,13 @@ class EmulatedLlamaCudaTest {
         return m.weightType() == DType.BF16 ? BF16_TOLERANCE : m.kvType() == DType.BF16 ? BF16_KV_TOLERANCE : F32_TOLERANCE;
     }
 
+    /** As {@link #tolerance(LlamaCudaModel)}, for BF16 weights narrowed from a wider checkpoint too. */
+    static double tolerance(LlamaCudaModel m, String fixture) {
+        boolean narrowed = m.weightType() == DType.BF16
+                && LlamaCudaCheck.defaultWeights(io.llamba.engine.checkpoint.Checkpoint.open(LlamaFixtures.dir(fixture))) != DType.BF16;
+        return narrowed ? BF16_NARROWED_TOLERANCE : tolerance(m);
+    }
+
     /** Every product through the (emulated) cuBLAS path. */
     static LlamaCudaModel onCublas(LlamaCudaModel m) {
         m.setGemvMaxRows(0);
@@ -140,6 +153,12 @@ class EmulatedLlamaCudaTest {
         try (LlamaCudaModel m = onCublas(LlamaCudaCheck.load("gqa-f32", dev, DType.F32, DType.BF16, true))) {
             CudaFixtureCheck.Worst w = LlamaCudaCheck.mixed("gqa-f32", m);
             assertThat(w.relative()).as(w.where()).isLessThanOrEqualTo(BF16_KV_TOLERANCE).isGreaterThan(F32_TOLERANCE / 10);
+        }
+        // An F16 checkpoint narrowed to BF16 weights (and cache): the weights' own rounding comes on top.
+        try (LlamaCudaModel m = onCublas(LlamaCudaCheck.load("mha-hf-sharded-f16", dev, DType.BF16, DType.BF16, true))) {
+            CudaFixtureCheck.Worst w = LlamaCudaCheck.prefill("mha-hf-sharded-f16", m);
+            assertThat(tolerance(m, "mha-hf-sharded-f16")).isEqualTo(BF16_NARROWED_TOLERANCE);
+            assertThat(w.relative()).as(w.where()).isLessThanOrEqualTo(BF16_NARROWED_TOLERANCE).isGreaterThan(BF16_TOLERANCE / 10);
         }
     }
 

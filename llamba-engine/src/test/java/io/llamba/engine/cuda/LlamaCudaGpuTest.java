@@ -83,7 +83,7 @@ class LlamaCudaGpuTest {
         DType[][] formats = {{null, null}, {DType.F32, DType.F32}, {DType.F32, DType.BF16}, {DType.BF16, DType.BF16}};
         for (DType[] f : formats) {
             try (LlamaCudaModel m = LlamaCudaCheck.load(name, dev, f[0], f[1], true)) {
-                double tol = EmulatedLlamaCudaTest.tolerance(m);
+                double tol = EmulatedLlamaCudaTest.tolerance(m, name);
                 CudaFixtureCheck.Worst p = LlamaCudaCheck.prefill(name, m);
                 CudaFixtureCheck.Worst s = LlamaCudaCheck.steps(name, m);
                 CudaFixtureCheck.Worst x = LlamaCudaCheck.mixed(name, m);
