@@ -122,6 +122,16 @@ public class LlambaChatModel implements ChatModel {
         this.observationConvention = observationConvention;
     }
 
+    /**
+     * How many tokens the prompt comes to once rendered (chat template and offered tools included),
+     * resolving its options as a request would: for limits a server checks before generating.
+     *
+     * @throws InvalidRequestException as {@link #call} would for the same prompt
+     */
+    public int promptTokens(Prompt prompt) {
+        return prepare(prompt).generation().prompt().length;
+    }
+
     // ------------------------------------------------------------------ call
 
     @Override

@@ -144,7 +144,8 @@ public class LlambaChatAutoConfiguration {
                                     ObjectProvider<ChatModelObservationConvention> observationConvention) {
         LlambaChatModel.Builder builder = LlambaChatModel.builder()
                 .engine(engine)
-                .modelName(properties.getServedModelName())
+                .modelName(properties.getServedModelName() != null ? properties.getServedModelName()
+                        : LlambaModelSource.defaultServedModelName(properties.getModel(), engine.modelInfo()))
                 .options(chatProperties.toOptions())
                 .resilience(resilience)
                 .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP));

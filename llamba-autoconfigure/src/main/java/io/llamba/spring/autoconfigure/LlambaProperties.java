@@ -1,6 +1,8 @@
 package io.llamba.spring.autoconfigure;
 
 import io.llamba.engine.generate.EngineOptions;
+import io.llamba.engine.hub.HubOptions;
+import io.llamba.engine.hub.PullStrategy;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
 import org.jspecify.annotations.Nullable;
@@ -8,6 +10,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
+import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -21,15 +25,27 @@ public class LlambaProperties implements Validator {
 
     /**
      * The model: a directory holding config.json and model.safetensors (or a sharded
-     * model.safetensors.index.json), Hugging Face layout. Default: the embedded demo model.
+     * model.safetensors.index.json), Hugging Face layout, or a Hugging Face repository id such as
+     * cartesia-ai/Llamba-1B (optionally @revision), fetched into the Hugging Face cache as
+     * pull-strategy says. An existing local path wins. Default: the embedded demo model.
      */
     private @Nullable String model;
 
     /**
-     * The tokenizer: a tokenizer.json or tiktoken tokenizer.model file. Default: the model
-     * directory's tokenizer.json (or tokenizer.model), else the bundled Llama 3 tokenizer.
+     * The tokenizer: a tokenizer.json or tiktoken tokenizer.model file, a directory, a Hugging Face
+     * repository id, or "bundled" (the Llama 3 tokenizer inside the engine). Default: the model
+     * directory's tokenizer.json (or tokenizer.model); for a Llamba repository its teacher's
+     * tokenizer (falling back to the bundled one when that gated repository is not accessible);
+     * else the bundled Llama 3 tokenizer.
      */
     private @Nullable String tokenizer;
+
+    /**
+     * When a model or tokenizer given as a repository id is fetched from the Hub: always (ask the
+     * Hub for the revision's current files, falling back to the cache when unreachable), when_missing
+     * (use the cached snapshot when it is complete) or never (cache only).
+     */
+    private PullStrategy pullStrategy = PullStrategy.WHEN_MISSING;
 
     /** Where the model computes: auto (CUDA when a device is usable, else the CPU), cpu or cuda. */
     private BackendKind backend = BackendKind.AUTO;
@@ -62,12 +78,32 @@ public class LlambaProperties implements Validator {
 
     private final Readiness readiness = new Readiness();
 
+    private final Hub hub = new Hub();
+
     public LoadOptions toLoadOptions() {
         return new LoadOptions(backend, threads);
     }
 
     public EngineOptions toEngineOptions() {
         return new EngineOptions(maxSequences, maxQueued, maxContext, maxBatchTokens);
+    }
+
+    /**
+     * How to reach the Hub: the environment as the Hub's own clients read it (HF_HOME, HF_HUB_CACHE,
+     * HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE...), overridden by the properties that are set.
+     */
+    public HubOptions toHubOptions() {
+        HubOptions.Builder b = HubOptions.fromEnvironment().toBuilder().pullStrategy(pullStrategy);
+        if (hub.token != null) {
+            b.token(hub.token, PREFIX + ".hub.token");
+        }
+        if (hub.cacheDir != null) {
+            b.cacheDir(hub.cacheDir);
+        }
+        if (hub.endpoint != null) {
+            b.endpoint(hub.endpoint);
+        }
+        return b.build();
     }
 
     @Override
@@ -101,6 +137,15 @@ public class LlambaProperties implements Validator {
         }
         if (p.servedModelName != null && p.servedModelName.isBlank()) {
             errors.rejectValue("servedModelName", "blank", "must not be blank (leave it unset for the model's name)");
+        }
+        if (p.pullStrategy == null) {
+            errors.rejectValue("pullStrategy", "missing", "must be always, when_missing or never");
+        }
+        if (p.hub.token != null && p.hub.token.isBlank()) {
+            errors.rejectValue("hub.token", "blank", "must not be blank (leave it unset for HF_TOKEN or the login token file)");
+        }
+        if (p.hub.endpoint != null && (p.hub.endpoint.getScheme() == null || p.hub.endpoint.getHost() == null)) {
+            errors.rejectValue("hub.endpoint", "invalid", "must be an http(s) URL such as https://huggingface.co");
         }
         if (p.shutdownGracePeriod == null || p.shutdownGracePeriod.isNegative()) {
             errors.rejectValue("shutdownGracePeriod", "range", "must not be negative");
@@ -187,12 +232,63 @@ public class LlambaProperties implements Validator {
         this.shutdownGracePeriod = shutdownGracePeriod;
     }
 
+    public PullStrategy getPullStrategy() {
+        return pullStrategy;
+    }
+
+    public void setPullStrategy(PullStrategy pullStrategy) {
+        this.pullStrategy = pullStrategy;
+    }
+
+    public Hub getHub() {
+        return hub;
+    }
+
     public Resilience getResilience() {
         return resilience;
     }
 
     public Readiness getReadiness() {
         return readiness;
+    }
+
+    /** The Hugging Face Hub, for models and tokenizers given as repository ids. */
+    public static class Hub {
+        /**
+         * Access token (gated or private repositories). Default: HF_TOKEN, else the token file
+         * that "hf auth login" writes.
+         */
+        private @Nullable String token;
+
+        /** The Hub cache (models--org--name folders). Default: HF_HUB_CACHE, else $HF_HOME/hub. */
+        private @Nullable Path cacheDir;
+
+        /** The Hub or a mirror. Default: HF_ENDPOINT, else https://huggingface.co. */
+        private @Nullable URI endpoint;
+
+        public @Nullable String getToken() {
+            return token;
+        }
+
+        public void setToken(@Nullable String token) {
+            this.token = token;
+        }
+
+        public @Nullable Path getCacheDir() {
+            return cacheDir;
+        }
+
+        public void setCacheDir(@Nullable Path cacheDir) {
+            this.cacheDir = cacheDir;
+        }
+
+        public @Nullable URI getEndpoint() {
+            return endpoint;
+        }
+
+        public void setEndpoint(@Nullable URI endpoint) {
+            this.endpoint = endpoint;
+        }
     }
 
     public static class Resilience {

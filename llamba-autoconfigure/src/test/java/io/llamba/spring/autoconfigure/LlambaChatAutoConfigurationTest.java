@@ -157,11 +157,15 @@ class LlambaChatAutoConfigurationTest {
     }
 
     @Test
-    void noModelConfiguredSaysWhatToSet() {
+    void noModelConfiguredServesTheEmbeddedDemoModel() {
         runner.run(context -> {
-            assertThat(context).hasFailed();
-            assertThat(analyze(context.getStartupFailure()).getDescription())
-                    .contains("no model is configured").contains("set spring.ai.llamba.model");
+            assertThat(context).hasNotFailed();
+            LlambaChatModel model = context.getBean(LlambaChatModel.class);
+            assertThat(model.getModelName()).isEqualTo(LlambaModelSource.DEMO_MODEL_NAME);
+            assertThat(context.getBean(Engine.class).modelInfo().architecture()).isEqualTo("llamba");
+            // One of the demo model's task families (its model card: arithmetic on numbers up to 99).
+            ChatResponse r = model.call(new Prompt("What is 37 + 48?", ChatOptions.builder().temperature(0.0).build()));
+            assertThat(r.getResult().getOutput().getText()).isEqualTo("37 + 48 = 85.");
         });
     }
 

@@ -203,11 +203,11 @@ public final class Engine implements AutoCloseable {
                 throw new EngineClosedException("the engine is shutting down and accepts no new requests");
             }
             // Requests that fit in a free slot never count against the queue limit.
-            int free = slots - runningCount;
-            if (waiting.size() - Math.max(0, free) >= options.maxQueued()) {
+            int beyondFreeSlots = waiting.size() - Math.max(0, slots - runningCount);
+            if (beyondFreeSlots >= options.maxQueued()) {
                 rejected.incrementAndGet();
                 observer.rejected();
-                throw new EngineOverloadedException(waiting.size(), options.maxQueued());
+                throw new EngineOverloadedException(beyondFreeSlots, options.maxQueued());
             }
             waiting.addLast(seq);
             workAvailable.signal();
