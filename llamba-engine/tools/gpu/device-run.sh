@@ -5,6 +5,11 @@
 #   bench  bench-gpu, all shapes (figures also in $OUT/bench.json)
 #   nopdl  bench-gpu for Llamba-1B with programmatic dependent launch off (LLAMBA_PDL=0), to compare
 #   hf     Hugging Face LlamaForCausalLM side by side (needs bench's JSON for the table)
+#   llamatests  the GPU tests of both architectures (LlamaCudaGpuTest, CudaGpuTest)
+#   h2h    head-to-head of Llamba-1B and Llama-3.2-1B shapes on the GPU (JSON in $OUT/h2h.json;
+#          plot it elsewhere with head-to-head --replot, the runtime here has no java.desktop)
+#   attention   bench-gpu --attention llama-3.2-1b: the Llama kernels timed alone at long context
+#   attnpeer    PyTorch SDPA on the same attention shapes (attention_peer.py)
 # Each step's output goes to the console and to $OUT/<step>.log. Per-step time limits keep the
 # whole run inside one 10-minute call: STEP_LIMIT_<step> seconds (defaults below).
 set -uo pipefail
@@ -28,6 +33,15 @@ for step in "$@"; do
              --shapes llamba-1b --batches 1,64,1024 --prefill-tokens 0 --no-max-batch 2>&1 | tee "$OUT/nopdl.log" ;;
     hf)    PYTHONUNBUFFERED=1 timeout "${STEP_LIMIT_hf:-240}" python3 "$D/hf_llama_bench.py" --ours "$OUT/bench.json" \
              --json "$OUT/hf.json" ${HF_ARGS:-} 2>&1 | tee "$OUT/hf.log" ;;
+    llamatests) timeout "${STEP_LIMIT_llamatests:-180}" $JAVA $JOPTS -Xmx32g -cp "$CP:$D/test-classes:$D/test-lib/*" \
+             io.llamba.engine.cuda.GpuTestMain io.llamba.engine.cuda.LlamaCudaGpuTest io.llamba.engine.cuda.CudaGpuTest 2>&1 | tee "$OUT/llamatests.log" ;;
+    h2h)   timeout "${STEP_LIMIT_h2h:-240}" $JAVA $JOPTS -Xmx48g -cp "$CP" io.llamba.engine.cli.Main head-to-head --backend cuda \
+             --models llamba-1b,llama-3.2-1b --dtype BF16 --contexts 2048,8192,32768 --batches 1,4,16,64,256 --steps 8 --rounds 3 \
+             --report-contexts 2048,8192,32768 --max-batch-steps 4 --work /tmp/h2h --json "$OUT/h2h.json" ${H2H_ARGS:-} 2>&1 | tee "$OUT/h2h.log" ;;
+    attention) timeout "${STEP_LIMIT_attention:-90}" $JAVA $JOPTS -cp "$CP" io.llamba.engine.cli.Main bench-gpu --attention llama-3.2-1b \
+             --json "$OUT/attention.json" 2>&1 | tee "$OUT/attention.log" ;;
+    attnpeer) PYTHONUNBUFFERED=1 timeout "${STEP_LIMIT_attnpeer:-60}" python3 "$D/attention_peer.py" --json "$OUT/attnpeer.json" 2>&1 \
+             | tee "$OUT/attnpeer.log" ;;
     *) echo "unknown step $step"; continue ;;
   esac
   echo "== step $step: exit ${PIPESTATUS[0]} after $(( $(date +%s) - t0 )) s"

@@ -21,5 +21,5 @@ cp -r llamba-engine/target/test-classes "$dest/test-classes"
 ./mvnw -B -q -o -pl llamba-engine dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$dest/cp.txt" >/dev/null
 tr ':' '\n' < "$dest/cp.txt" | grep -E '/(junit-|opentest4j|apiguardian|assertj-core|jspecify)' | xargs -I{} cp {} "$dest/test-lib/"
 rm "$dest/cp.txt"
-cp llamba-engine/tools/gpu/device-run.sh llamba-engine/tools/gpu/hf_llama_bench.py "$dest/"
+cp llamba-engine/tools/gpu/device-run.sh llamba-engine/tools/gpu/hf_llama_bench.py llamba-engine/tools/gpu/attention_peer.py "$dest/"
 du -sh "$dest"

@@ -1152,3 +1152,6 @@ __device__ void initUniform(WT* __restrict__ dst, long long n, u64 seed, float l
 
 WEIGHT_KERNELS(f32, float)
 WEIGHT_KERNELS(bf16, bf16)
+
+// The Llama Transformer's kernels (RoPE, KV cache, attention) share this module and its helpers.
+#include "llama.cu"

@@ -30,6 +30,7 @@ public final class HeadToHeadReport {
         settings.put("rounds", s.rounds());
         settings.put("report_contexts", list(s.reportContexts()));
         settings.put("memory_budget_bytes", s.memoryBudget());
+        settings.put("max_batch_steps", s.maxBatchSteps());
         settings.put("prefill_chunk", HeadToHead.PREFILL_CHUNK);
         root.put("settings", settings);
         List<Object> models = new ArrayList<>();
@@ -46,8 +47,20 @@ public final class HeadToHeadReport {
             m.put("prefill", r.prefill().stream().map(p -> (Object) Map.of("context", p.context(), "seconds", p.seconds())).toList());
             m.put("decode", r.decode().stream().map(d -> (Object) Map.of("context", d.context(), "batch", d.batch(),
                     "seconds_per_step", d.secondsPerStep(), "tokens_per_second", d.tokensPerSecond())).toList());
-            m.put("capacity", r.capacity().stream().map(c -> (Object) Map.of("context", c.context(),
-                    "bytes_per_sequence", c.bytesPerSequence(), "largest_batch", c.largestBatch())).toList());
+            m.put("capacity", r.capacity().stream().map(c -> {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("context", c.context());
+                e.put("bytes_per_sequence", c.bytesPerSequence());
+                e.put("largest_batch", c.largestBatch());
+                e.put("budget_bytes", c.budget());
+                if (c.atLargestBatch() != null) {
+                    HeadToHead.Decode d = c.atLargestBatch();
+                    e.put("largest_batch_decode", Map.of("batch", d.batch(), "seconds_per_step", d.secondsPerStep(),
+                            "tokens_per_second", d.tokensPerSecond()));
+                }
+                return (Object) e;
+            }).toList());
+            m.put("not_fitting", r.notFitting().stream().map(p -> (Object) List.of(p[0], p[1])).toList());
             models.add(m);
         }
         root.put("models", models);
@@ -74,6 +87,10 @@ public final class HeadToHeadReport {
                 batches.add(d.getInt("batch"));
                 contexts.add(d.getInt("context"));
             }
+            for (Object o : m.has("not_fitting") ? m.getArray("not_fitting") : List.of()) {
+                contexts.add(((Number) ((List<?>) o).get(0)).intValue());
+                batches.add(((Number) ((List<?>) o).get(1)).intValue());
+            }
         }
         sb.append("Decode throughput, tokens/s (all sequences of the batch together; greedy; median of ")
                 .append(settings.optInt("rounds", 1)).append(" rounds of ").append(settings.getInt("steps"))
@@ -87,7 +104,7 @@ public final class HeadToHeadReport {
             for (int c : contexts) {
                 sb.append("| ").append(m.getString("name")).append(" | ").append(c).append(" |");
                 for (int b : batches) {
-                    String cell = "";
+                    String cell = notFitting(m, c, b) ? "does not fit" : "";
                     for (JsonObject d : m.getObjectList("decode")) {
                         if (d.getInt("context") == c && d.getInt("batch") == b) {
                             cell = String.format(Locale.ROOT, "%.2f", d.getDouble("tokens_per_second"));
@@ -116,21 +133,26 @@ public final class HeadToHeadReport {
             }
         }
         double budgetGb = settings.getDouble("memory_budget_bytes") / 1e9;
-        sb.append(String.format(Locale.ROOT, "%nState per sequence (recurrent state, or KV cache at that context) and the largest batch"
-                + " whose state fits in %.1f GB:%n%n", budgetGb));
-        sb.append("| model | weights, GB |");
+        sb.append(budgetGb > 0
+                ? String.format(Locale.ROOT, "%nState per sequence (recurrent state, or KV cache at that context) and the largest batch"
+                + " whose state fits in %.1f GB:%n%n", budgetGb)
+                : String.format(Locale.ROOT, "%nState per sequence (recurrent state, or KV cache at that context) and the largest batch"
+                + " whose state fits in the memory left for state (device memory free beside the loaded models, less 1 GiB;"
+                + " or the JVM heap on the CPU):%n%n"));
+        sb.append("| model | weights, GB | memory for state, GB |");
         List<Integer> report = new ArrayList<>();
         for (Object o : settings.getArray("report_contexts")) {
             report.add(((Number) o).intValue());
         }
         report.forEach(c -> sb.append(" per sequence @ ").append(c).append(" |"));
         report.forEach(c -> sb.append(" largest batch @ ").append(c).append(" |"));
-        sb.append("\n|---|---|");
+        sb.append("\n|---|---|---|");
         report.forEach(c -> sb.append("---|---|"));
         sb.append('\n');
         for (JsonObject m : models) {
-            sb.append(String.format(Locale.ROOT, "| %s | %.2f |", m.getString("name"), m.getDouble("weight_bytes") / 1e9));
             List<JsonObject> cap = m.getObjectList("capacity");
+            double memory = cap.isEmpty() || !cap.getFirst().has("budget_bytes") ? budgetGb : cap.getFirst().getDouble("budget_bytes") / 1e9;
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f |", m.getString("name"), m.getDouble("weight_bytes") / 1e9, memory));
             for (JsonObject c : cap) {
                 long bytes = c.getLong("bytes_per_sequence");
                 sb.append(' ').append(bytes < 0 ? "beyond its context" : megabytes(bytes)).append(" |");
@@ -140,7 +162,41 @@ public final class HeadToHeadReport {
             }
             sb.append('\n');
         }
+        StringBuilder largest = new StringBuilder();
+        for (JsonObject m : models) {
+            for (JsonObject c : m.getObjectList("capacity")) {
+                if (c.has("largest_batch_decode")) {
+                    JsonObject d = c.getObject("largest_batch_decode");
+                    largest.append(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.0f |%n", m.getString("name"), c.getInt("context"),
+                            d.getInt("batch"), d.getDouble("seconds_per_step") * 1e3, d.getDouble("tokens_per_second")));
+                }
+            }
+        }
+        if (!largest.isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "%nDecode at the largest batch that fits (room left for the %d timed steps; one warm-up step first):%n%n",
+                    settings.optInt("max_batch_steps", 0)));
+            sb.append("| model | context | batch | ms per step | tokens/s |\n|---|---|---|---|---|\n").append(largest);
+        }
         return sb.toString();
+    }
+
+    /** The machine in a title's length: a GPU's name and size (the part up to its closing parenthesis), else as given. */
+    static String shortDescription(String d) {
+        int close = d.indexOf("), ");
+        return close > 0 && d.indexOf('(') < close ? d.substring(0, close + 1) : d;
+    }
+
+    private static boolean notFitting(JsonObject m, int context, int batch) {
+        if (!m.has("not_fitting")) {
+            return false;
+        }
+        for (Object o : m.getArray("not_fitting")) {
+            List<?> p = (List<?>) o;
+            if (((Number) p.get(0)).intValue() == context && ((Number) p.get(1)).intValue() == batch) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String megabytes(long bytes) {
@@ -151,8 +207,8 @@ public final class HeadToHeadReport {
     public static void plot(JsonObject root, Path png) throws IOException {
         JsonObject machine = root.getObject("machine");
         List<JsonObject> models = root.getObjectList("models");
-        LinePlot plot = new LinePlot("Decode throughput: " + machine.optString("description", ""), "batch size (sequences)",
-                "tokens/s");
+        LinePlot plot = new LinePlot("Decode throughput: " + shortDescription(machine.optString("description", "")),
+                "batch size (sequences)", "tokens/s (last point of a line: the largest batch that fits)");
         TreeSet<Integer> contexts = new TreeSet<>();
         for (JsonObject m : models) {
             m.getObjectList("decode").forEach(d -> contexts.add(d.getInt("context")));
@@ -162,13 +218,19 @@ public final class HeadToHeadReport {
             JsonObject m = models.get(mi);
             for (int ci = 0; ci < ctx.size(); ci++) {
                 int c = ctx.get(ci);
-                List<JsonObject> pts = m.getObjectList("decode").stream().filter(d -> d.getInt("context") == c)
-                        .sorted((a, b) -> Integer.compare(a.getInt("batch"), b.getInt("batch"))).toList();
+                List<double[]> pts = new ArrayList<>();
+                m.getObjectList("decode").stream().filter(d -> d.getInt("context") == c)
+                        .forEach(d -> pts.add(new double[]{d.getInt("batch"), d.getDouble("tokens_per_second")}));
+                // The decode measured at the largest batch that fits ends the line, where there is one.
+                m.getObjectList("capacity").stream().filter(k -> k.getInt("context") == c && k.has("largest_batch_decode"))
+                        .map(k -> k.getObject("largest_batch_decode"))
+                        .forEach(d -> pts.add(new double[]{d.getInt("batch"), d.getDouble("tokens_per_second")}));
                 if (pts.isEmpty()) {
                     continue;
                 }
-                double[] x = pts.stream().mapToDouble(d -> d.getInt("batch")).toArray();
-                double[] y = pts.stream().mapToDouble(d -> d.getDouble("tokens_per_second")).toArray();
+                pts.sort((a, b) -> Double.compare(a[0], b[0]));
+                double[] x = pts.stream().mapToDouble(p -> p[0]).toArray();
+                double[] y = pts.stream().mapToDouble(p -> p[1]).toArray();
                 plot.add(new LinePlot.Series(m.getString("name") + " @ " + c, mi, ci, x, y));
             }
         }

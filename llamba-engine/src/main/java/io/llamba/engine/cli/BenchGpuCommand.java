@@ -24,6 +24,7 @@ final class BenchGpuCommand implements Command {
         return """
                 Usage: bench-gpu [--shapes llamba-1b,llamba-3b,llamba-8b] [--batches 1,2,4,...,1024]
                                  [--decode-tokens N] [--prefill-tokens N] [--no-max-batch] [--profile] [--json FILE]
+                       bench-gpu --attention llama-3.2-1b [--json FILE]
 
                 Measures the device's copy bandwidth and bf16 cuBLAS GEMM rate, then on random-weight
                 models made on the device: batch-1 decode of each shape against the bandwidth roofline,
@@ -36,6 +37,9 @@ final class BenchGpuCommand implements Command {
                   --prefill-tokens N  prompt length for prefill (default 2048; 0 skips)
                   --no-max-batch      skip the largest-batch measurement
                   --profile           also print device time per kernel (decode steps, a prefill pass)
+                  --attention PRESET  instead: a Llama preset's kernels timed alone (random BF16 weights and
+                                      KV cache): a 256-token prompt chunk at 32k context, decode at 32k
+                                      (batch 1) and at 8k (batch 64), attention against the copy bandwidth
                   --json FILE         also write the figures as JSON""";
     }
 
@@ -48,6 +52,7 @@ final class BenchGpuCommand implements Command {
         boolean maxBatch = !o.flag("no-max-batch");
         boolean profile = o.flag("profile");
         String json = o.string("json", null);
+        String attention = o.string("attention", null);
         o.checkAllUsed();
         for (int b : batches) {
             if (b < 1) {
@@ -57,7 +62,8 @@ final class BenchGpuCommand implements Command {
         if (decode < 1 || prefill < 0) {
             throw new UsageException("--decode-tokens must be positive and --prefill-tokens not negative");
         }
-        new GpuBenchmark(out, new GpuBenchmark.Settings(shapes, batches, decode, prefill, maxBatch, profile, json == null ? null : Path.of(json))).run();
+        new GpuBenchmark(out, new GpuBenchmark.Settings(shapes, batches, decode, prefill, maxBatch, profile, json == null ? null : Path.of(json),
+                attention)).run();
         return 0;
     }
 }

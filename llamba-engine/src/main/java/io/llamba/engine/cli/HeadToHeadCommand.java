@@ -43,17 +43,19 @@ final class HeadToHeadCommand implements Command {
         return """
                 Usage: head-to-head --models M1,M2 [--dtype BF16] [--contexts 128,512,2048] [--batches 1,4,16]
                                     [--steps 8] [--rounds 3] [--report-contexts 2048,8192,32768] [--memory-gb G]
-                                    [--json FILE] [--plot FILE.png] [--work DIR] [--threads N] [--backend B]
+                                    [--max-batch-steps N] [--json FILE] [--plot FILE.png] [--work DIR] [--threads N]
+                                    [--backend B] [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
                        head-to-head --replot FILE.json [--plot FILE.png]
 
                 Measures each model the same way, through the architecture plugin interface alone: one
                 sequence is prefilled to each context length in 256-token chunks (time to first token),
                 its state is snapshotted and restored into every sequence of a batch, and greedy decoding
-                is timed (tokens/s of the whole batch, ms per step = inter-token latency). The models are
-                loaded together and take turns (prefill chunk by chunk, each decode point --rounds times,
-                median kept), so on a shared machine they meet the same load. The state one sequence
-                needs at each report context, and the largest batch whose state fits in the memory
-                budget, come from the model's state pool.
+                is timed (tokens/s of the whole batch, ms per step = inter-token latency; tokens are picked
+                on the GPU where the model runs there, as the engine does). The models are loaded together
+                and take turns (prefill chunk by chunk, each decode point --rounds times, median kept), so
+                on a shared machine they meet the same load. The state one sequence needs at each report
+                context, and the largest batch whose state fits in the memory budget, come from the
+                model's state pool; a decode point whose states do not fit is reported, not measured.
 
                   --models M,...       model directories, or presets (llamba-1b, llama-3.2-1b, ...) whose
                                        random-weight checkpoints are written once under --work
@@ -63,13 +65,18 @@ final class HeadToHeadCommand implements Command {
                   --steps N            timed decode steps per point (default 8)
                   --rounds R           measurements of each decode point per model, median kept (default 3)
                   --report-contexts    contexts of the state-size table (default 2048,8192,32768)
-                  --memory-gb G        memory for sequence state (default: this JVM's maximum heap)
+                  --memory-gb G        memory for sequence state (default: on a GPU its free memory with the
+                                       models loaded, less 1 GiB; on the CPU this JVM's maximum heap)
+                  --max-batch-steps N  also decode N timed steps at the largest batch that fits, at each
+                                       report context that is also a --contexts value (default 0: off)
                   --json FILE          write the results as JSON
                   --plot FILE.png      draw decode throughput against batch size
                   --replot FILE.json   print the tables and draw the plot of an earlier run
                   --work DIR           where preset checkpoints go (default: <tmp>/llamba-head-to-head)
                   --threads N          CPU threads (default: all processors)
-                  --backend B          auto, cpu or cuda""";
+                  --backend B          auto, cpu or cuda
+                  --gpu-weights, --gpu-state   the formats on a GPU (see generate --help); the state is
+                                       Llamba's recurrent state or Llama's KV cache""";
     }
 
     @Override
@@ -101,7 +108,11 @@ final class HeadToHeadCommand implements Command {
         int[] report = o.has("report-contexts") ? o.intList("report-contexts") : new int[]{2048, 8192, 32768};
         int steps = o.integer("steps", 8);
         int rounds = o.integer("rounds", 3);
-        long budget = o.has("memory-gb") ? (long) (o.number("memory-gb", 0) * 1e9) : Runtime.getRuntime().maxMemory();
+        long budget = o.has("memory-gb") ? (long) (o.number("memory-gb", 0) * 1e9) : 0; // 0: per model, see HeadToHead.Settings
+        if (o.has("memory-gb") && budget <= 0) {
+            throw new UsageException("--memory-gb must be positive");
+        }
+        int maxBatchSteps = o.integer("max-batch-steps", 0);
         String json = o.string("json", null);
         String plot = o.string("plot", null);
         Path work = Path.of(o.string("work", Path.of(System.getProperty("java.io.tmpdir"), "llamba-head-to-head").toString()));
@@ -110,7 +121,7 @@ final class HeadToHeadCommand implements Command {
         requirePlotting(plot); // before minutes of measuring
         HeadToHead.Settings settings;
         try {
-            settings = new HeadToHead.Settings(contexts, batches, steps, rounds, report, budget, 1);
+            settings = new HeadToHead.Settings(contexts, batches, steps, rounds, report, budget, 1, maxBatchSteps);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -4,9 +4,9 @@ import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StateSnapshot;
 
 /**
- * One sequence's state in a device slot: per layer the conv window and the SSM state, laid out
- * as the kernels read them. Reset is free: a state at position 0 is read as zeros by the next
- * pass, so no memory is cleared.
+ * One sequence's state in a device slot, laid out as its model's kernels read it (Llamba: per layer
+ * the conv window and the SSM state; Llama: the KV cache, position by position). Reset is free: a
+ * state at position 0 is read as empty by the next pass, so no memory is cleared.
  */
 final class CudaState implements SequenceState {
     final CudaStatePool pool;
@@ -44,12 +44,25 @@ final class CudaState implements SequenceState {
         pool.restore(this, snapshot);
     }
 
+    /** A device-to-device copy when {@code source} is a state of the same model; otherwise through a snapshot. */
+    @Override
+    public void copyFrom(SequenceState source) {
+        if (source instanceof CudaState s && s.pool.model() == pool.model()) {
+            pool.copy(s, this);
+        } else {
+            SequenceState.super.copyFrom(source);
+        }
+    }
+
     @Override
     public long bytes() {
         return pool.bytesPerState();
     }
 
-    /** A host copy of a slot (null bytes for the empty state). */
-    record Snapshot(LlambaCudaModel model, byte[] data, int position, long bytes) implements StateSnapshot {
+    /**
+     * A host copy of the part of a slot in use (null chunks for the empty state), in chunks of at
+     * most {@link CudaStatePool#CHUNK_BYTES} (a Java array holds under 2 GiB).
+     */
+    record Snapshot(CudaModel model, byte[][] data, int position, long bytes) implements StateSnapshot {
     }
 }

@@ -7,44 +7,60 @@ import io.llamba.engine.model.StateSnapshot;
 
 import java.util.ArrayDeque;
 import java.util.Optional;
+import java.util.function.IntToLongFunction;
 
 /**
- * Device state slots, allocated together up front: {@code capacity} sequences of
- * {@link LlambaCudaModel#stateBytes()} each, whatever their context length.
+ * Device state slots, allocated together up front: {@code capacity} slots of {@code slotBytes}
+ * each (Llamba: its fixed state; Llama: a KV cache at the pool's context limit), so the device
+ * memory a pool commits to is known when it is created, and a pool that does not fit fails then,
+ * naming its size, rather than in the middle of serving.
  */
 final class CudaStatePool implements StatePool {
-    private final LlambaCudaModel model;
+    /** Snapshot chunk size: a Java array holds under 2 GiB. */
+    static final int CHUNK_BYTES = 1 << 30;
+
+    private final CudaModel model;
     private final int capacity;
     private final long slotBytes;
+    private final int contextLimit;
+    /** Bytes of a slot in use at a position (what a snapshot copies). */
+    private final IntToLongFunction liveBytes;
     private final DeviceBuffer memory;
     private final ArrayDeque<CudaState> free = new ArrayDeque<>();
     private int inUse;
     private boolean closed;
 
-    CudaStatePool(LlambaCudaModel model, int capacity) {
+    CudaStatePool(CudaModel model, int capacity, long slotBytes, int contextLimit, IntToLongFunction liveBytes, String what) {
         if (capacity < 1) {
             throw new IllegalArgumentException("state pool capacity must be at least 1, got " + capacity);
         }
         this.model = model;
         this.capacity = capacity;
-        this.slotBytes = model.stateBytes();
-        try {
+        this.slotBytes = slotBytes;
+        this.contextLimit = contextLimit;
+        this.liveBytes = liveBytes;
+        try (Device.Scope _ = model.device().enter()) {
             this.memory = model.device().allocate(slotBytes * capacity, "a state pool of " + capacity + " sequences ("
-                    + CudaDevice.mib(slotBytes) + " each)");
+                    + CudaDevice.mib(slotBytes) + " each" + what + ")");
         } catch (CudaException e) {
-            throw new ModelException(e.getMessage() + "; ask for fewer sequences", e);
+            throw new ModelException(e.getMessage() + "; ask for fewer sequences" + (what.isEmpty() ? "" : " or a lower context limit"), e);
         }
         for (int i = capacity - 1; i >= 0; i--) {
             free.push(new CudaState(this, i));
         }
     }
 
-    LlambaCudaModel model() {
+    CudaModel model() {
         return model;
     }
 
     long slotAddress(int slot) {
         return memory.at((long) slot * slotBytes);
+    }
+
+    /** The most tokens a sequence of this pool may hold. */
+    int contextLimit() {
+        return contextLimit;
     }
 
     @Override
@@ -60,6 +76,14 @@ final class CudaStatePool implements StatePool {
     @Override
     public long bytesPerState() {
         return slotBytes;
+    }
+
+    /** The device's free memory now, less a reserve for the driver and cuBLAS' workspace. */
+    @Override
+    public long availableBytes() {
+        try (Device.Scope _ = model.device().enter()) {
+            return Math.max(0, model.device().freeMemory() - (1L << 30));
+        }
     }
 
     @Override
@@ -101,14 +125,17 @@ final class CudaStatePool implements StatePool {
         if (s.position == 0) {
             return new CudaState.Snapshot(model, null, 0, slotBytes);
         }
-        if (slotBytes > Integer.MAX_VALUE - 16) {
-            throw new ModelException("a state of " + slotBytes + " bytes is too large to snapshot");
-        }
-        byte[] data = new byte[(int) slotBytes];
+        long live = liveBytes.applyAsLong(s.position);
+        int chunks = (int) ((live + CHUNK_BYTES - 1) / CHUNK_BYTES);
+        byte[][] data = new byte[chunks][];
         try (Device.Scope _ = model.device().enter()) {
-            model.device().copyToHost(data, 0, memory, (long) s.slot * slotBytes, data.length);
+            for (int i = 0; i < chunks; i++) {
+                long off = (long) i * CHUNK_BYTES;
+                data[i] = new byte[(int) Math.min(CHUNK_BYTES, live - off)];
+                model.device().copyToHost(data[i], 0, memory, (long) s.slot * slotBytes + off, data[i].length);
+            }
         }
-        return new CudaState.Snapshot(model, data, s.position, slotBytes);
+        return new CudaState.Snapshot(model, data, s.position, live);
     }
 
     void restore(CudaState s, StateSnapshot snapshot) {
@@ -116,19 +143,35 @@ final class CudaStatePool implements StatePool {
         if (!(snapshot instanceof CudaState.Snapshot snap) || snap.model() != model) {
             throw new IllegalArgumentException("snapshot is not from a state of this model");
         }
+        if (snap.position() > contextLimit) {
+            throw new IllegalArgumentException("snapshot holds " + snap.position() + " positions, beyond this pool's context limit of "
+                    + contextLimit + " tokens");
+        }
         if (snap.data() != null) {
             try (Device.Scope _ = model.device().enter()) {
-                model.device().copyToDevice(memory, (long) s.slot * slotBytes, snap.data(), 0, snap.data().length);
+                long off = 0;
+                for (byte[] chunk : snap.data()) {
+                    model.device().copyToDevice(memory, (long) s.slot * slotBytes + off, chunk, 0, chunk.length);
+                    off += chunk.length;
+                }
             }
         }
         s.position = snap.position();
     }
 
-    /** Device copy of one state into another (the benchmark fills a pool from one long prompt). */
+    /** Device copy of one state into another of the same model (another pool's, too). */
     void copy(CudaState from, CudaState to) {
         checkOpen();
-        try (Device.Scope _ = model.device().enter()) {
-            model.device().copy(memory, (long) to.slot * slotBytes, memory, (long) from.slot * slotBytes, slotBytes);
+        from.pool.checkOpen();
+        if (from.position > contextLimit) {
+            throw new IllegalArgumentException("a state at position " + from.position + " does not fit this pool's context limit of "
+                    + contextLimit + " tokens");
+        }
+        if (from.position > 0) {
+            try (Device.Scope _ = model.device().enter()) {
+                model.device().copy(memory, (long) to.slot * slotBytes, from.pool.memory, (long) from.slot * from.pool.slotBytes,
+                        liveBytes.applyAsLong(from.position));
+            }
         }
         to.position = from.position;
     }
@@ -137,7 +180,9 @@ final class CudaStatePool implements StatePool {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            model.device().free(memory);
+            try (Device.Scope _ = model.device().enter()) {
+                model.device().free(memory);
+            }
             free.clear();
         }
     }

@@ -32,7 +32,14 @@ import java.util.SplittableRandom;
 public final class GpuBenchmark {
     /** What to run. */
     public record Settings(List<String> shapes, int[] batches, int decodeTokens, int prefillTokens, boolean maxBatch, boolean profile,
-                           Path json) {
+                           Path json, String attention) {
+        /** @param attention a Llama preset whose attention kernels to profile instead of the Llamba shapes, or null */
+        public Settings {
+        }
+
+        public Settings(List<String> shapes, int[] batches, int decodeTokens, int prefillTokens, boolean maxBatch, boolean profile, Path json) {
+            this(shapes, batches, decodeTokens, prefillTokens, maxBatch, profile, json, null);
+        }
     }
 
     private final PrintStream out;
@@ -69,26 +76,11 @@ public final class GpuBenchmark {
             out.println("host: " + Runtime.getRuntime().availableProcessors() + " processors, Java " + Runtime.version());
             results.put("device", dev.description());
             ceilings();
-            if (s.profile()) {
-                profile(preset(s.shapes().getFirst()));
+            if (s.attention() != null) {
+                results.put("attention_profile", LlamaAttentionProfile.run(dev, s.attention(), out, this::printProfile, copyBandwidth));
+            } else {
+                shapes();
             }
-            List<String> summary = new ArrayList<>();
-            for (String shape : s.shapes()) {
-                try {
-                    summary.addAll(shape(shape));
-                } catch (RuntimeException e) {
-                    // One shape failing (memory, say) must not hide the others' figures.
-                    out.println(shape + " FAILED: " + e);
-                    summary.add(shape + " FAILED: " + e.getMessage());
-                    if (System.getenv("LLAMBA_DEBUG") != null) {
-                        e.printStackTrace(out);
-                    }
-                }
-            }
-            out.println();
-            out.println("== summary ==");
-            out.printf("copy bandwidth %.0f GB/s (read+write), bf16 GEMM %.1f TFLOP/s%n", copyBandwidth / 1e9, gemmRate / 1e12);
-            summary.forEach(out::println);
         } finally {
             dev.close();
         }
@@ -96,6 +88,30 @@ public final class GpuBenchmark {
             Files.writeString(s.json(), Json.write(results) + "\n");
             out.println("results written to " + s.json());
         }
+    }
+
+    /** The Llamba shapes: decode, sweeps, prefill and the largest batch. */
+    private void shapes() {
+        if (s.profile()) {
+            profile(preset(s.shapes().getFirst()));
+        }
+        List<String> summary = new ArrayList<>();
+        for (String shape : s.shapes()) {
+            try {
+                summary.addAll(shape(shape));
+            } catch (RuntimeException e) {
+                // One shape failing (memory, say) must not hide the others' figures.
+                out.println(shape + " FAILED: " + e);
+                summary.add(shape + " FAILED: " + e.getMessage());
+                if (System.getenv("LLAMBA_DEBUG") != null) {
+                    e.printStackTrace(out);
+                }
+            }
+        }
+        out.println();
+        out.println("== summary ==");
+        out.printf("copy bandwidth %.0f GB/s (read+write), bf16 GEMM %.1f TFLOP/s%n", copyBandwidth / 1e9, gemmRate / 1e12);
+        summary.forEach(out::println);
     }
 
     // ------------------------------------------------------------------ ceilings
@@ -206,7 +222,7 @@ public final class GpuBenchmark {
         }
     }
 
-    private void printProfile(String title, Map<String, double[]> times) {
+    void printProfile(String title, Map<String, double[]> times) {
         double total = times.values().stream().mapToDouble(v -> v[0]).sum();
         out.printf("profile: %s: %.3f ms summed over kernels, each timed alone as a graph of repeats%n", title, total);
         times.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0])).forEach(e ->

@@ -2,25 +2,16 @@ package io.llamba.engine.cuda;
 
 import io.llamba.engine.checkpoint.Checkpoint;
 import io.llamba.engine.checkpoint.DType;
-import io.llamba.engine.checkpoint.TensorInfo;
 import io.llamba.engine.json.JsonObject;
 import io.llamba.engine.llamba.LlambaArchitecture;
 import io.llamba.engine.llamba.LlambaConfig;
-import io.llamba.engine.model.DeviceSampling;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.LoadOptions;
-import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelException;
 import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.StatePool;
-import io.llamba.engine.model.TokenPick;
-import io.llamba.engine.sampling.SamplingParams;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,35 +27,19 @@ import java.util.Map;
  * </pre>
  *
  * Products of up to four rows run as GEMV kernels that read each weight once and fuse the
- * neighbouring steps (five launches a layer); larger ones go to cuBLAS with FP32 accumulation.
- * The mixer is one fused kernel when every sequence feeds one token (decode), and conv plus a
- * chunked scan otherwise (prefill). Decode passes are captured as CUDA graphs, one per batch-size
- * bucket, and replayed with new per-row metadata.
+ * neighbouring steps (five launches a layer); larger ones go to cuBLAS with FP32 accumulation
+ * (see {@link CudaModel}). The mixer is one fused kernel when every sequence feeds one token
+ * (decode), and conv plus a chunked scan otherwise (prefill). Decode passes are captured as CUDA
+ * graphs, one per batch-size bucket, and replayed with new per-row metadata.
  */
-public final class LlambaCudaModel implements Model, DeviceSampling {
-    private static final System.Logger LOG = System.getLogger(LlambaCudaModel.class.getName());
-
-    /** Token rows per pass; longer batches run as several passes. Bounds the scratch memory. */
-    public static final int MAX_PASS_TOKENS = 1024;
-    /** Batch-size buckets of the decode graphs: a batch is padded to the next one. */
-    static final int[] BUCKETS = {1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
-    private static final int SAMPLE_BLOCK = 1024;
+public final class LlambaCudaModel extends CudaModel {
     /** Largest scan chunk (the config's chunk_size, up to this: the chunk sits in shared memory). */
     private static final int MAX_CHUNK = 64;
     private static final int MAX_CONV = 16;
-    private static final int NS = 0, PS = 1, PA = 2, NW = 3;
-    private static final String[] GEMV_TAGS = {"ns", "ps", "pa", "nw"};
-    private static final int STORE = 0, ADD = 1, SWIGLU = 2;
 
-    private final String name;
-    private final Device dev;
-    private final boolean ownsDevice;
     private final LlambaConfig c;
-    private final Checkpoint checkpoint;
     private final LlambaCudaWeights w;
-    private final DType weightType;
     private final DType stateType;
-    private final int wCuda;
     private final long convBytes;
     /** Where the SSM state starts in a layer's slot: after the conv window, 16-byte aligned. */
     private final long ssmOffset;
@@ -72,32 +47,18 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     /** Tokens per scan chunk. */
     private final int chunk;
     private final int finishSmem;
-    /** Products of at most this many rows use the GEMV kernels, larger ones cuBLAS (measured faster from 2 rows). */
-    private int gemvMaxRows = 1;
-    /** GEMV threads per block and blocks per SM. */
-    private int gemvBlock = 512;
-    private int gemvBlocksPerSm = 2;
-    /** Fewest 16-byte chunks per lane and row when K is split across warps. */
-    private int gemvMinChunks = 4;
     /** Decode passes of at least this many rows split the mixer step (conv, then one block per head). */
     private int splitStepRows = 32;
     private final int headsSmem;
     private final long slotBytes;
     private final int stepSmem;
     private final int scanSmem;
-    private final boolean graphsEnabled;
     private final ModelInfo info;
 
-    private final List<DeviceBuffer> scratch = new ArrayList<>();
-    private final DeviceBuffer h, xn, proj, xbc, y, gu, act, logits, tokOut, meta, scratchState, yPart, scanScratch, decays;
-    private final HostBuffer metaHost;
-    private final int[] tokHost = new int[MAX_PASS_TOKENS];
-    private final Map<Integer, Device.Graph> graphs = new HashMap<>();
-    /** Rows of the metadata now on the device (a graph may only be replayed over its own bucket's). */
-    private int metaRows = -1;
-    private final Kernel kEmbed, kNorm, kSwiglu, kBias, kStep, kConvStep, kHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish, kSample;
-    private final Kernel[][] kGemv = new Kernel[4][3];
-    private boolean closed;
+    private final DeviceBuffer h, proj, xbc, y, act, scratchState, yPart, scanScratch, decays;
+    private final Kernel kStep, kConvStep, kHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
+    /** The scan chunks of the pass whose metadata was written last. */
+    private Chunks lastChunks;
 
     /**
      * @param ck   weights to upload, or null for random weights made on the device from {@code seed}
@@ -105,15 +66,15 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
      */
     LlambaCudaModel(String name, JsonObject json, Device dev, boolean ownsDevice, DType weights, DType state, Checkpoint ck,
                     long seed, boolean graphs) {
-        this.name = name;
-        this.c = LlambaConfig.from(json);
-        this.dev = dev;
-        this.ownsDevice = ownsDevice;
-        this.checkpoint = ck;
-        this.weightType = weights;
+        this(name, LlambaConfig.from(json), json, dev, ownsDevice, weights, state, ck, seed, graphs);
+    }
+
+    private LlambaCudaModel(String name, LlambaConfig c, JsonObject json, Device dev, boolean ownsDevice, DType weights, DType state,
+                            Checkpoint ck, long seed, boolean graphs) {
+        super(name, dev, ownsDevice, ck, weights, graphs, c.normEpsilon(), c.dModel(), 2 * c.intermediateSize(), c.vocabSize(),
+                MetaLayout.bytes(MAX_PASS_TOKENS));
+        this.c = c;
         this.stateType = state;
-        this.graphsEnabled = graphs;
-        this.wCuda = weights == DType.BF16 ? Device.R_16BF : Device.R_32F;
         int stBytes = state == DType.BF16 ? 2 : 4;
         int h0 = c.nVHeads(), g0 = c.nQkHeads(), p0 = c.headDim(), n0 = c.dState();
         this.convBytes = 4L * (c.dConv() - 1) * c.convChannels();
@@ -126,13 +87,11 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         this.scanSmem = 4 * (p0 * (n0 + 1) + chunk * (p0 + 1) + 2 * chunk * (n0 + 1) + chunk * (chunk + 1) + 3 * chunk);
         this.finishSmem = 4 * (p0 * (n0 + 1) + chunk * (n0 + 1) + chunk);
         this.headsSmem = 4 * (2 * p0 + 2 * n0);
-        checkSupported(dev);
 
         LlambaCudaWeights wts = null;
-        List<DeviceBuffer> made = scratch;
-        HostBuffer mh = null;
         boolean ok = false;
         try (Device.Scope _ = dev.enter()) {
+            checkSupported(dev);
             wts = new LlambaCudaWeights(dev, c, weights);
             if (ck != null) {
                 wts.upload(ck);
@@ -142,27 +101,17 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             int t = MAX_PASS_TOKENS;
             int wb = weights.bytes();
             h = buffer(4L * t * c.dModel(), "hidden states");
-            xn = buffer((long) wb * t * c.dModel(), "normalised hidden states");
             proj = buffer(4L * t * c.inProjRows(), "in_proj output");
             xbc = buffer(4L * t * c.convChannels(), "conv output");
             y = buffer((long) wb * t * c.innerSize(), "mixer output");
-            gu = buffer((long) wb * t * 2 * c.intermediateSize(), "gate and up output");
             act = buffer((long) wb * t * c.intermediateSize(), "SwiGLU output");
-            logits = buffer(4L * t * c.vocabSize(), "logits");
-            tokOut = buffer(4L * t, "sampled tokens");
-            meta = buffer(MetaLayout.bytes(t), "pass metadata");
             scratchState = buffer(slotBytes, "padding state");
             yPart = buffer(4L * t * c.innerSize(), "scan partial outputs");
             int slots = 2 * t / chunk + 1; // chunks of segments longer than one chunk
             scanScratch = buffer(4L * slots * h0 * p0 * n0, "scan chunk states");
             decays = buffer(4L * slots * h0, "scan chunk decays");
-            mh = dev.allocateHost(MetaLayout.bytes(t));
             dev.synchronize();
             String ws = suffix(weights), ss = suffix(state);
-            kEmbed = dev.kernel("embed_" + ws);
-            kNorm = dev.kernel("rmsnorm_rows_" + ws);
-            kSwiglu = dev.kernel("swiglu_rows_" + ws);
-            kBias = dev.kernel("add_bias");
             kStep = dev.kernel("ssm_step_" + ws + "_" + ss);
             kConvStep = dev.kernel("conv_step");
             kHeads = dev.kernel("ssm_heads_" + ws + "_" + ss);
@@ -171,32 +120,16 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
             kScanStates = dev.kernel("scan_states_" + ss);
             kScanFinish = dev.kernel("scan_finish_" + ws);
-            kSample = dev.kernel("sample_rows");
-            int[] ts = {1, 2, 4};
-            for (int m = 0; m < 4; m++) {
-                for (int i = 0; i < 3; i++) {
-                    kGemv[m][i] = dev.kernel("gemv_" + ws + "_" + GEMV_TAGS[m] + "_t" + ts[i]);
-                }
-            }
             ok = true;
         } finally {
             if (!ok) {
-                for (DeviceBuffer b : made) {
-                    dev.free(b);
-                }
-                if (mh != null) {
-                    dev.free(mh);
-                }
                 if (wts != null) {
                     wts.close();
                 }
-                if (ownsDevice) {
-                    dev.close();
-                }
+                release();
             }
         }
         this.w = wts;
-        this.metaHost = mh;
 
         long params = (long) c.vocabSize() * c.dModel() * (c.tieEmbeddings() ? 1 : 2) + c.dModel()
                 + (long) c.nLayer() * ((long) c.inProjRows() * c.dModel() + (long) c.dModel() * c.innerSize()
@@ -256,25 +189,6 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
         }
     }
 
-    private DeviceBuffer buffer(long bytes, String what) {
-        DeviceBuffer b = dev.allocate(bytes, what);
-        scratch.add(b);
-        dev.zero(b, 0, bytes);
-        return b;
-    }
-
-    private static long roundUp(long v, long m) {
-        return (v + m - 1) / m * m;
-    }
-
-    private static String suffix(DType t) {
-        return t == DType.BF16 ? "bf16" : "f32";
-    }
-
-    Device device() {
-        return dev;
-    }
-
     LlambaConfig config() {
         return c;
     }
@@ -282,10 +196,6 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
     /** Bytes of one sequence's state slot. */
     long stateBytes() {
         return slotBytes;
-    }
-
-    DType weightType() {
-        return weightType;
     }
 
     DType stateType() {
@@ -299,249 +209,94 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
 
     @Override
     public StatePool createStatePool(int capacity) {
-        return new CudaStatePool(this, capacity);
+        return new CudaStatePool(this, capacity, slotBytes, c.maxContext(), p -> slotBytes, "");
     }
 
     @Override
-    public boolean supportsDeviceSampling(SamplingParams params) {
-        return !params.hasPenalties();
+    protected CudaState checkState(ForwardBatch.Entry e) {
+        if (!(e.state() instanceof CudaState s) || s.pool.model() != this) {
+            throw new IllegalArgumentException("state is not a CUDA state of this model");
+        }
+        s.pool.checkOpen();
+        return s;
     }
 
     @Override
-    public void forward(ForwardBatch batch) {
-        forward(batch, null);
+    protected void closeWeights() {
+        w.close();
     }
 
     // ------------------------------------------------------------------ passes
-
-    /** A run of one entry's tokens inside a pass. */
-    private record Segment(int entryIndex, ForwardBatch.Entry entry, CudaState state, int from, int length, int row) {
-    }
-
-    /** A row whose logits are wanted: copied to {@code dest} and/or sampled into {@code pick}. */
-    private record LogitRow(int row, float[] dest, int destOffset, TokenPick pick) {
-    }
-
-    @Override
-    public void forward(ForwardBatch batch, TokenPick[] picks) {
-        if (closed) {
-            throw new IllegalStateException("model " + name + " is closed");
-        }
-        List<ForwardBatch.Entry> entries = batch.entries();
-        if (picks != null && picks.length != entries.size()) {
-            throw new IllegalArgumentException("picks has " + picks.length + " slots for " + entries.size() + " entries");
-        }
-        Map<CudaState, Boolean> seen = new IdentityHashMap<>();
-        int v = c.vocabSize();
-        for (int i = 0; i < entries.size(); i++) {
-            ForwardBatch.Entry e = entries.get(i);
-            if (!(e.state() instanceof CudaState s) || s.pool.model() != this) {
-                throw new IllegalArgumentException("state is not a CUDA state of this model");
-            }
-            s.pool.checkOpen();
-            if (seen.put(s, Boolean.TRUE) != null) {
-                throw new IllegalArgumentException("a state appears twice in one batch");
-            }
-            if (e.logits() != null && e.logits().length < (long) e.logitRows() * v) {
-                throw new IllegalArgumentException("logits buffer holds " + e.logits().length + " floats, needs " + (long) e.logitRows() * v);
-            }
-            if (picks != null && picks[i] != null && !supportsDeviceSampling(picks[i].params())) {
-                throw new IllegalArgumentException("penalties cannot be applied on the device; sample such sequences on the host");
-            }
-            for (int k = 0; k < e.length(); k++) {
-                int tok = e.token(k);
-                if (tok < 0 || tok >= v) {
-                    throw new IllegalArgumentException("token id " + tok + " outside the vocabulary [0, " + v + ")");
-                }
-            }
-        }
-        try (Device.Scope _ = dev.enter()) {
-            List<Segment> pass = new ArrayList<>();
-            int passTokens = 0;
-            for (int i = 0; i < entries.size(); i++) {
-                ForwardBatch.Entry e = entries.get(i);
-                CudaState st = (CudaState) e.state();
-                int done = 0;
-                while (done < e.length()) {
-                    int take = Math.min(e.length() - done, MAX_PASS_TOKENS - passTokens);
-                    pass.add(new Segment(i, e, st, done, take, passTokens));
-                    passTokens += take;
-                    done += take;
-                    if (passTokens == MAX_PASS_TOKENS) {
-                        runPass(pass, passTokens, picks);
-                        pass.clear();
-                        passTokens = 0;
-                    }
-                }
-            }
-            if (!pass.isEmpty()) {
-                runPass(pass, passTokens, picks);
-            }
-        }
-    }
-
-    static int bucket(int n) {
-        for (int b : BUCKETS) {
-            if (b >= n) {
-                return b;
-            }
-        }
-        throw new IllegalArgumentException("batch of " + n + " rows exceeds " + MAX_PASS_TOKENS);
-    }
-
-    private void runPass(List<Segment> segs, int rows, TokenPick[] picks) {
-        boolean decode = true;
-        for (Segment s : segs) {
-            decode &= s.length == 1;
-        }
-        int v = c.vocabSize();
-        List<LogitRow> wanted = new ArrayList<>();
-        for (Segment s : segs) {
-            boolean ends = s.from + s.length == s.entry.length();
-            TokenPick pick = picks != null && ends ? picks[s.entryIndex] : null;
-            float[] dest = s.entry.logits();
-            if (dest != null && s.entry.allPositions()) {
-                for (int i = 0; i < s.length; i++) {
-                    wanted.add(new LogitRow(s.row + i, dest, (s.from + i) * v, i == s.length - 1 ? pick : null));
-                }
-            } else if (ends && (dest != null || pick != null)) {
-                wanted.add(new LogitRow(s.row + s.length - 1, dest, 0, pick));
-            }
-        }
-        boolean useGraph = decode && graphsEnabled;
-        int n = useGraph ? bucket(rows) : rows;
-        // In a decode pass logit row r is pass row r (all rows get logits); otherwise the wanted rows, in order.
-        LogitRow[] byIndex = new LogitRow[decode ? n : wanted.size()];
-        if (decode) {
-            for (LogitRow lr : wanted) {
-                byIndex[lr.row] = lr;
-            }
-        } else {
-            wanted.toArray(byIndex);
-        }
-        boolean anyPick = false;
-        for (LogitRow lr : byIndex) {
-            anyPick |= lr != null && lr.pick != null;
-        }
-        int logitRows = decode ? n : wanted.size();
-
-        MetaLayout m = new MetaLayout(n, meta.address());
-        Chunks chunks = writeMeta(m, segs, rows, byIndex);
-        dev.copyToDevice(meta, 0, metaHost, 0, m.bytes());
-        metaRows = useGraph ? n : -1;
-        if (useGraph) {
-            Device.Graph g = graphs.get(n);
-            if (g == null) {
-                g = dev.capture(() -> body(n, n, n, true, true, null, m));
-                graphs.put(n, g);
-            }
-            dev.launch(g);
-        } else {
-            body(rows, segs.size(), logitRows, decode, anyPick, chunks, m);
-        }
-        if (anyPick) {
-            dev.copyToHost(tokHost, 0, tokOut, 0, logitRows);
-        }
-        for (int r = 0; r < byIndex.length; r++) {
-            LogitRow lr = byIndex[r];
-            if (lr == null) {
-                continue;
-            }
-            if (lr.dest != null) {
-                dev.copyToHost(lr.dest, lr.destOffset, logits, 4L * r * v, v);
-            }
-            if (lr.pick != null) {
-                lr.pick.setToken(tokHost[r]);
-            }
-        }
-        dev.synchronize(); // the pass is done: metadata memory may be rewritten
-        for (Segment s : segs) {
-            s.state.position += s.length;
-        }
-    }
 
     /** The scan's chunks in a pass: how many, and how many belong to segments of several chunks (scratch slots). */
     private record Chunks(int count, int slots) {
     }
 
     /**
-     * Host-side metadata of a pass, padded to {@code m.n()} rows with the padding state; returns
-     * the scan chunks (segments split into runs of at most {@link #chunk} tokens).
+     * Host-side metadata of a pass, padded to {@code p.n()} rows with the padding state; notes the
+     * scan chunks (segments split into runs of at most {@link #chunk} tokens).
      */
-    private Chunks writeMeta(MetaLayout m, List<Segment> segs, int rows, LogitRow[] byIndex) {
+    @Override
+    protected long writeMeta(Pass p) {
+        MetaLayout m = new MetaLayout(p.n(), 0);
         MemorySegment mem = metaHost.segment();
-        int n = m.n();
-        long base = m.base();
+        List<Segment> segs = p.segs();
+        int n = p.n();
+        int rows = p.rows();
         int seg = 0;
         int chunks = 0;
         int slots = 0;
         for (int si = 0; si < segs.size(); si++) {
             Segment s = segs.get(si);
-            for (int i = 0; i < s.length; i++) {
-                int r = s.row + i;
-                putInt(mem, m.tok() - base, r, s.entry.token(s.from + i));
-                putInt(mem, m.rowSeg() - base, r, si);
+            for (int i = 0; i < s.length(); i++) {
+                putInt(mem, m.rowSeg(), s.row() + i, si);
             }
-            putInt(mem, m.segStart() - base, si, s.row);
-            putInt(mem, m.segLen() - base, si, s.length);
-            putInt(mem, m.segFresh() - base, si, s.state.position == 0 ? 1 : 0);
-            mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.segState() - base + 8L * si, s.state.address());
-            int nc = (s.length + chunk - 1) / chunk;
-            putInt(mem, m.segFirstChunk() - base, si, chunks);
+            putInt(mem, m.segStart(), si, s.row());
+            putInt(mem, m.segLen(), si, s.length());
+            putInt(mem, m.segFresh(), si, s.state().position == 0 ? 1 : 0);
+            putLong(mem, m.segState(), si, s.state().address());
+            int nc = (s.length() + chunk - 1) / chunk;
+            putInt(mem, m.segFirstChunk(), si, chunks);
             for (int k = 0; k < nc; k++, chunks++) {
-                putInt(mem, m.chunkSeg() - base, chunks, si);
-                putInt(mem, m.chunkK() - base, chunks, k);
-                putInt(mem, m.chunkSlot() - base, chunks, nc > 1 ? slots++ : -1);
+                putInt(mem, m.chunkSeg(), chunks, si);
+                putInt(mem, m.chunkK(), chunks, k);
+                putInt(mem, m.chunkSlot(), chunks, nc > 1 ? slots++ : -1);
             }
             seg++;
         }
         for (int r = rows; r < n; r++) { // padding rows: token 0 on the padding state, fresh each time
-            putInt(mem, m.tok() - base, r, 0);
-            putInt(mem, m.rowSeg() - base, r, seg + (r - rows));
+            putInt(mem, m.rowSeg(), r, seg + (r - rows));
         }
         for (int si = seg; si < n; si++) {
             int r = rows + (si - seg);
-            putInt(mem, m.segStart() - base, si, r);
-            putInt(mem, m.segLen() - base, si, 1);
-            putInt(mem, m.segFresh() - base, si, 1);
-            mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.segState() - base + 8L * si, scratchState.address());
+            putInt(mem, m.segStart(), si, r);
+            putInt(mem, m.segLen(), si, 1);
+            putInt(mem, m.segFresh(), si, 1);
+            putLong(mem, m.segState(), si, scratchState.address());
         }
-        for (int r = 0; r < n; r++) {
-            LogitRow lr = r < byIndex.length ? byIndex[r] : null;
-            putInt(mem, m.logitRow() - base, r, lr != null ? lr.row : r < rows ? r : 0);
-            TokenPick p = lr == null ? null : lr.pick;
-            SamplingParams sp = p == null ? null : p.params();
-            putInt(mem, m.mode() - base, r, sp == null ? 0 : sp.isGreedy() ? 1 : 2);
-            putInt(mem, m.topK() - base, r, sp == null ? 0 : sp.topK());
-            putFloat(mem, m.temperature() - base, r, sp == null ? 1f : (float) Math.max(sp.temperature(), 1e-6));
-            putFloat(mem, m.topP() - base, r, sp == null ? 1f : (float) sp.topP());
-            putFloat(mem, m.minP() - base, r, sp == null ? 0f : (float) sp.minP());
-            mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.seed() - base + 8L * r, p == null ? 0 : p.seed());
-            mem.set(ValueLayout.JAVA_LONG_UNALIGNED, m.step() - base + 8L * r, p == null ? 0 : p.step());
-        }
-        return new Chunks(chunks, slots);
-    }
-
-    private static void putInt(MemorySegment mem, long off, int i, int v) {
-        mem.set(ValueLayout.JAVA_INT_UNALIGNED, off + 4L * i, v);
-    }
-
-    private static void putFloat(MemorySegment mem, long off, int i, float v) {
-        mem.set(ValueLayout.JAVA_FLOAT_UNALIGNED, off + 4L * i, v);
+        writeTokensAndSampling(mem, m.sampling(), p);
+        lastChunks = new Chunks(chunks, slots);
+        return m.bytes();
     }
 
     // ------------------------------------------------------------------ the launches of one pass
 
     /**
-     * Queues a pass of {@code t} rows and {@code segments} segments; {@code logitRows} rows get
-     * logits (all rows, from h directly, in a decode pass; else the rows listed in the metadata).
-     * A decode pass runs the fused mixer step; any other the conv and the chunked scan.
+     * Queues a pass: every row in a decode graph (bucket rows, all sampled), else the pass's rows;
+     * logits for the logit rows (all rows, from h directly, in a decode pass; else the rows listed in
+     * the metadata). A decode pass runs the fused mixer step; any other the conv and the chunked scan.
      */
-    private void body(int t, int segments, int logitRows, boolean decode, boolean sample, Chunks chunks, MetaLayout m) {
-        final int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize(), v = c.vocabSize();
+    @Override
+    protected void launchPass(Pass p, boolean graph) {
+        final int t = graph ? p.n() : p.rows();
+        final int segments = graph ? p.n() : p.segs().size();
+        final boolean decode = p.decode();
+        final Chunks chunks = graph ? null : lastChunks;
+        final MetaLayout m = new MetaLayout(p.n(), meta.address());
+        final int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize();
         final int ch = c.convChannels(), kc = c.dConv(), silu = c.convSilu() ? 1 : 0;
         final int hh = c.nVHeads(), gg = c.nQkHeads(), pp = c.headDim(), nn = c.dState();
-        dev.launch(kEmbed, t, 1, 256, 0, new KernelArgs().ptr(w.embedding).ptr(m.tok()).i32(d).ptr(h.address()));
+        embed(w.embedding, d, t, m.tok(), h.address());
         for (int l = 0; l < c.nLayer(); l++) {
             LlambaCudaWeights.Layer L = w.layers[l];
             long layerOff = l * layerBytes;
@@ -586,28 +341,7 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
             linear(L.gateUp(), i2, d, true, h.address(), d, L.postNorm(), SWIGLU, act.address(), i2 / 2, t);
             linear(L.down(), d, i2 / 2, false, act.address(), i2 / 2, 0, ADD, h.address(), d, t);
         }
-        if (logitRows == 0) {
-            return;
-        }
-        if (decode) {
-            linear(w.head, v, d, true, h.address(), d, w.finalNorm, STORE, logits.address(), v, logitRows);
-        } else {
-            dev.launch(kNorm, logitRows, 1, 256, 0, new KernelArgs().ptr(h.address()).i32(d).ptr(m.logitRow()).ptr(w.finalNorm)
-                    .f32(c.normEpsilon()).ptr(xn.address()));
-            linear(w.head, v, d, false, xn.address(), d, 0, STORE, logits.address(), v, logitRows);
-        }
-        if (sample) {
-            dev.launch(kSample, logitRows, 1, SAMPLE_BLOCK, 0, new KernelArgs().ptr(logits.address()).i64(v).i32(v).ptr(m.mode())
-                    .ptr(m.topK()).ptr(m.temperature()).ptr(m.topP()).ptr(m.minP()).ptr(m.seed()).ptr(m.step()).ptr(tokOut.address()));
-        }
-    }
-
-    private int grid(long n) {
-        return (int) Math.max(1, Math.min((n + 255) / 256, (long) dev.multiprocessors() * 16));
-    }
-
-    private void bias(long out, long b, int t, int n) {
-        dev.launch(kBias, grid((long) t * n), 1, 256, 0, new KernelArgs().ptr(out).ptr(b).i32(t).i32(n).i32(n));
+        headAndSample(p, graph, w.head, w.finalNorm, d, h.address(), new MetaLayout(p.n(), 0).sampling());
     }
 
     /** The per-head decode kernel takes d_state in 16-byte pieces, a power of two of them up to 32. */
@@ -625,125 +359,21 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
      */
     void tune(int maxRows, int block, int blocksPerSm, int minChunks, int splitRows) {
         try (Device.Scope _ = dev.enter()) {
-            gemvMaxRows = maxRows;
-            gemvBlock = block;
-            gemvBlocksPerSm = blocksPerSm;
-            gemvMinChunks = minChunks;
             splitStepRows = splitRows;
-            graphs.values().forEach(dev::destroy);
-            graphs.clear();
+            tuneGemv(maxRows, block, blocksPerSm, minChunks);
         }
     }
 
     void setGemvMaxRows(int rows) {
-        tune(rows, gemvBlock, gemvBlocksPerSm, gemvMinChunks, splitStepRows);
+        tune(rows, gemvBlock(), gemvBlocksPerSm(), gemvMinChunks(), splitStepRows);
     }
 
     void setSplitStepRows(int rows) {
-        tune(gemvMaxRows, gemvBlock, gemvBlocksPerSm, gemvMinChunks, rows);
+        tune(gemvMaxRows(), gemvBlock(), gemvBlocksPerSm(), gemvMinChunks(), rows);
     }
 
     String tuning() {
-        return "GEMV up to " + gemvMaxRows + " rows, " + gemvBlock + " threads x " + gemvBlocksPerSm + " blocks/SM, >= " + gemvMinChunks
-                + " chunks/lane; split decode step from " + splitStepRows + " rows";
-    }
-
-    /**
-     * out = x·Wᵀ for {@code t} rows of x, W {@code rows × k}. {@code norm}: x is h (f32), normalised
-     * with {@code normW} first; otherwise x holds activations in the weight format. {@code epi}:
-     * STORE (f32), ADD (f32 +=) or SWIGLU (W's rows are gate/up pairs; out = silu(g)·u in the weight format).
-     */
-    private void linear(long wAddr, int rows, int k, boolean norm, long x, int ldx, long normW, int epi, long out, int ldo, int t) {
-        int tt = t <= 1 ? 1 : t <= 2 ? 2 : 4;
-        int smem = 4 * tt * k;
-        if (t <= gemvMaxRows && smem <= dev.maxSharedMemoryPerBlock() - 1024) {
-            int mode = norm ? (epi == SWIGLU ? NW : NS) : (epi == ADD ? PA : PS);
-            if ((norm && epi == ADD) || (!norm && epi == SWIGLU)) {
-                throw new IllegalStateException("no GEMV kernel for this prologue and epilogue");
-            }
-            Kernel kern = kGemv[mode][tt == 1 ? 0 : tt == 2 ? 1 : 2];
-            int warps = gemvBlock / 32;
-            int units = (rows + 1) / 2;
-            int perSm = Math.max(1, Math.min(gemvBlocksPerSm, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
-            // Warps per row pair: enough that every SM has work, each still with a full row of 16-byte loads per lane.
-            int vec = 16 / weightType.bytes();
-            int wpu = 1;
-            while (wpu < warps && (long) units * wpu < (long) dev.multiprocessors() * perSm * warps
-                    && k / vec / (2 * wpu) >= 32 * gemvMinChunks) {
-                wpu *= 2;
-            }
-            int upb = warps / wpu;
-            int gridX = Math.max(1, Math.min((units + upb - 1) / upb, dev.multiprocessors() * perSm));
-            dev.launch(kern, gridX, 1, gemvBlock, smem, new KernelArgs().ptr(wAddr).i32(rows).i32(k).ptr(x).i32(ldx).ptr(normW)
-                    .f32(c.normEpsilon()).ptr(out).i32(ldo).i32(wpu));
-            return;
-        }
-        long in = x;
-        int ldIn = ldx;
-        if (norm) {
-            dev.launch(kNorm, t, 1, 256, 0, new KernelArgs().ptr(x).i32(k).ptr(0).ptr(normW).f32(c.normEpsilon()).ptr(xn.address()));
-            in = xn.address();
-            ldIn = k;
-        }
-        if (epi == SWIGLU) {
-            // gate/up products in the weight format: BF16 halves what SwiGLU reads (its output is BF16 anyway)
-            dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, 0f, gu.address(), wCuda, rows);
-            long n = (long) t * (rows / 2);
-            dev.launch(kSwiglu, grid(n / 4 + 1), 1, 256, 0, new KernelArgs().ptr(gu.address()).i64(n).ptr(out));
-        } else {
-            dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, epi == ADD ? 1f : 0f, out, Device.R_32F, ldo);
-        }
-    }
-
-    /**
-     * Device time of one decode step of {@code batch} sequences: the bucket's graph, captured by an
-     * earlier forward, replayed {@code reps} times between events (it repeats the last step's work).
-     */
-    float replayMillis(int batch, int reps) {
-        try (Device.Scope _ = dev.enter()) {
-            Device.Graph g = graphs.get(bucket(batch));
-            if (g == null || metaRows != bucket(batch)) {
-                throw new IllegalStateException("replay needs the last pass to be a decode step of batch " + batch + "'s bucket");
-            }
-            dev.synchronize();
-            Device.Event a = dev.record();
-            for (int i = 0; i < reps; i++) {
-                dev.launch(g);
-            }
-            Device.Event b = dev.record();
-            float ms = dev.millisBetween(a, b) / reps;
-            dev.destroy(a);
-            dev.destroy(b);
-            return ms;
-        }
-    }
-
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try (Device.Scope _ = dev.enter()) {
-            dev.synchronize();
-            for (Device.Graph g : graphs.values()) {
-                dev.destroy(g);
-            }
-            graphs.clear();
-            for (DeviceBuffer b : scratch) {
-                dev.free(b);
-            }
-            dev.free(metaHost);
-            w.close();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "releasing device memory of " + name + " failed", e);
-        }
-        if (ownsDevice) {
-            dev.close();
-        }
-        if (checkpoint != null) {
-            checkpoint.close();
-        }
+        return gemvTuning() + "; split decode step from " + splitStepRows + " rows";
     }
 
     /**
@@ -831,6 +461,12 @@ public final class LlambaCudaModel implements Model, DeviceSampling {
 
         static long bytes(int n) {
             return new MetaLayout(n, 0).bytes();
+        }
+
+        /** The offsets every architecture's pass shares (relative to {@code base}). */
+        SamplingMeta sampling() {
+            return new SamplingMeta(tok() - base, logitRow() - base, mode() - base, topK() - base, temperature() - base, topP() - base,
+                    minP() - base, seed() - base, step() - base);
         }
     }
 }

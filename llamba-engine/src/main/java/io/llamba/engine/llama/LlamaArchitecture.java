@@ -1,6 +1,8 @@
 package io.llamba.engine.llama;
 
 import io.llamba.engine.checkpoint.Checkpoint;
+import io.llamba.engine.cuda.CudaAvailability;
+import io.llamba.engine.cuda.LlamaCudaModel;
 import io.llamba.engine.json.JsonObject;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
@@ -21,6 +23,7 @@ import java.util.List;
  */
 public final class LlamaArchitecture implements ModelArchitecture {
     public static final String MODEL_TYPE = "llama";
+    private static final System.Logger LOG = System.getLogger(LlamaArchitecture.class.getName());
 
     @Override
     public String modelType() {
@@ -55,11 +58,32 @@ public final class LlamaArchitecture implements ModelArchitecture {
         return specs;
     }
 
+    /**
+     * CPU, CUDA, or for AUTO the CUDA backend when {@link CudaAvailability} finds it usable (else
+     * the CPU, saying why in the log), as for Llamba. Asking for CUDA where it cannot run fails with
+     * the reason.
+     */
     @Override
     public Model load(String name, JsonObject json, Checkpoint checkpoint, LoadOptions options) {
         LlamaConfig config = LlamaConfig.from(json);
-        if (options.backend() == BackendKind.CUDA) {
-            throw new ModelException("backend cuda was asked for, but this build of the engine has no CUDA backend for Llama; use cpu or auto");
+        BackendKind backend = options.backendToTry();
+        if (backend != BackendKind.CPU) {
+            CudaAvailability.Status cuda = CudaAvailability.probe();
+            if (cuda.available()) {
+                try {
+                    return LlamaCudaModel.load(name, json, checkpoint, options);
+                } catch (ModelException e) {
+                    if (backend == BackendKind.CUDA) {
+                        throw e;
+                    }
+                    LOG.log(System.Logger.Level.WARNING, "CUDA backend failed to load " + name + " (" + e.getMessage() + "); using the CPU");
+                }
+            } else if (backend == BackendKind.CUDA) {
+                throw new ModelException("backend cuda was asked for, but CUDA cannot be used here: " + cuda.reason()
+                        + "; use --backend cpu or auto");
+            } else {
+                LOG.log(System.Logger.Level.INFO, "CUDA not used: " + cuda.reason());
+            }
         }
         return new LlamaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization());
     }

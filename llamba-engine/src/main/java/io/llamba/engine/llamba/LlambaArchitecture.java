@@ -6,7 +6,6 @@ import io.llamba.engine.cuda.LlambaCudaModel;
 import io.llamba.engine.json.JsonObject;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
-import io.llamba.engine.model.Quantization;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelArchitecture;
 import io.llamba.engine.model.ModelException;
@@ -74,15 +73,7 @@ public final class LlambaArchitecture implements ModelArchitecture {
     @Override
     public Model load(String name, JsonObject json, Checkpoint checkpoint, LoadOptions options) {
         LlambaConfig config = LlambaConfig.from(json);
-        BackendKind backend = options.backend();
-        if (options.quantization() != Quantization.NONE) {
-            // Quantized weights are the CPU backend's: asking for them picks it.
-            if (backend == BackendKind.CUDA) {
-                throw new ModelException("quantization " + options.quantization().name().toLowerCase(java.util.Locale.ROOT)
-                        + " is for the CPU backend; the CUDA backend keeps weights in f32 or bf16 (--gpu-weights); use --backend cpu or no quantization");
-            }
-            backend = BackendKind.CPU;
-        }
+        BackendKind backend = options.backendToTry();
         if (backend != BackendKind.CPU) {
             CudaAvailability.Status cuda = CudaAvailability.probe();
             if (cuda.available()) {

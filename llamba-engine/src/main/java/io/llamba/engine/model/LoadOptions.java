@@ -59,6 +59,21 @@ public record LoadOptions(BackendKind backend, int threads, Quantization quantiz
         return threads > 0 ? threads : CpuTopology.defaultThreads();
     }
 
+    /**
+     * The backend an architecture should try: as asked, except that quantized weights are the CPU
+     * backend's, so asking for them picks it (and asking for them on CUDA is an error saying so).
+     */
+    public BackendKind backendToTry() {
+        if (quantization == Quantization.NONE) {
+            return backend;
+        }
+        if (backend == BackendKind.CUDA) {
+            throw new ModelException("quantization " + quantization.name().toLowerCase(java.util.Locale.ROOT)
+                    + " is for the CPU backend; the CUDA backend keeps weights in f32 or bf16 (--gpu-weights); use --backend cpu or no quantization");
+        }
+        return BackendKind.CPU;
+    }
+
     public LoadOptions withBackend(BackendKind b) {
         return new LoadOptions(b, threads, quantization, deviceWeights, deviceState);
     }

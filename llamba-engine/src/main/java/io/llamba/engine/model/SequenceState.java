@@ -20,4 +20,13 @@ public interface SequenceState {
 
     /** Bytes this state holds. */
     long bytes();
+
+    /**
+     * Makes this state a copy of {@code source}, a state of the same model (for instance to start
+     * many sequences from one prefilled prompt). The same as {@code restore(source.snapshot())};
+     * a backend may copy in place instead of through the host.
+     */
+    default void copyFrom(SequenceState source) {
+        restore(source.snapshot());
+    }
 }

@@ -15,6 +15,14 @@ public interface StatePool extends AutoCloseable {
     /** Bytes of one slot's state at its largest (for a KV cache: at the pool's context limit). */
     long bytesPerState();
 
+    /**
+     * Memory that more states of this model could still take now, where the backend keeps them
+     * outside the Java heap (a GPU's free memory); -1 where states live on the heap.
+     */
+    default long availableBytes() {
+        return -1;
+    }
+
     /** A reset state, or empty when every slot is taken. */
     Optional<SequenceState> tryAcquire();
 

@@ -70,6 +70,40 @@ class HeadToHeadCommandTest {
         assertThat(tmp.resolve("again.png")).exists();
     }
 
+    /**
+     * A budget of 30 kB: the tiny Llamba's state (3.5 kB) fits 8 sequences at any context, the tiny Llama's
+     * KV cache (256 bytes a token) one sequence at 20 or 67 tokens; batch 8 of Llama is reported as not
+     * fitting, not measured. The largest batch is decoded at the report context that is also a decode context.
+     */
+    @Test
+    void pointsThatDoNotFitAreReportedAndTheLargestBatchIsMeasured() throws Exception {
+        tinyModels();
+        Path json = tmp.resolve("fit.json");
+        ModelCommandsTest.Run r = run("head-to-head", "--models", tmp.resolve("tiny-llamba") + "," + tmp.resolve("tiny-llama"),
+                "--contexts", "16,64", "--batches", "1,8", "--steps", "2", "--rounds", "1", "--report-contexts", "64,512",
+                "--memory-gb", "0.00003", "--max-batch-steps", "1", "--threads", "1", "--json", json.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonObject root = Json.parseObject(Files.readString(json), "results");
+        List<JsonObject> models = root.getObjectList("models");
+        JsonObject llamba = models.get(0);
+        JsonObject llama = models.get(1);
+        assertThat(llamba.getObjectList("decode")).hasSize(4);
+        assertThat(llamba.getArray("not_fitting")).isEmpty();
+        assertThat(llama.getObjectList("decode")).extracting(d -> d.getInt("batch")).containsExactly(1, 1);
+        assertThat(llama.getArray("not_fitting")).hasSize(2);
+        assertThat(r.out()).containsPattern("\\| tiny-llama \\| 64 \\| [0-9.]+ \\| does not fit \\|");
+        JsonObject llambaCap = llamba.getObjectList("capacity").getFirst();
+        long llambaState = llambaCap.getLong("bytes_per_sequence");
+        assertThat(llambaCap.getLong("budget_bytes")).isEqualTo(30_000L);
+        assertThat(llambaCap.getObject("largest_batch_decode").getInt("batch")).isEqualTo((int) (30_000L / llambaState));
+        JsonObject llamaCap = llama.getObjectList("capacity").getFirst();
+        assertThat(llamaCap.getLong("largest_batch")).isEqualTo(30_000L / (64L * 256));
+        assertThat(llamaCap.getObject("largest_batch_decode").getInt("batch")).isEqualTo(1);
+        assertThat(llamaCap.getObject("largest_batch_decode").getDouble("tokens_per_second")).isPositive();
+        assertThat(llama.getObjectList("capacity").get(1).has("largest_batch_decode")).as("512 is not a decode context").isFalse();
+        assertThat(r.out()).contains("does not fit", "Decode at the largest batch that fits", "| tiny-llama | 64 | 1 |");
+    }
+
     @Test
     void contextBeyondTheModelIsAClearError() throws Exception {
         tinyModels();

@@ -6,6 +6,7 @@ import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelException;
 import io.llamba.engine.model.ModelLoader;
 import io.llamba.engine.testing.Fixtures;
+import io.llamba.engine.testing.LlamaFixtures;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +38,14 @@ class CudaBackendSelectionTest {
             assertThat(m.info().backend()).isEqualTo("cpu");
         }
         assertThatThrownBy(() -> ModelLoader.load(Fixtures.dir("base-f32"), new LoadOptions(BackendKind.CUDA, 1)))
+                .isInstanceOf(ModelException.class)
+                .hasMessageContaining("backend cuda was asked for")
+                .hasMessageContaining(s.reason());
+        // The Llama plugin chooses the same way.
+        try (Model m = ModelLoader.load(LlamaFixtures.dir("gqa-f32"), new LoadOptions(BackendKind.AUTO, 1))) {
+            assertThat(m.info().backend()).isEqualTo("cpu");
+        }
+        assertThatThrownBy(() -> ModelLoader.load(LlamaFixtures.dir("gqa-f32"), new LoadOptions(BackendKind.CUDA, 1)))
                 .isInstanceOf(ModelException.class)
                 .hasMessageContaining("backend cuda was asked for")
                 .hasMessageContaining(s.reason());

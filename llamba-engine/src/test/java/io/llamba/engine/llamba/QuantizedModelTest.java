@@ -108,4 +108,20 @@ class QuantizedModelTest {
         assertThat(q8.positions()).isEqualTo(24);
         assertThat(q8.freeRunPrefix()).isBetween(0, 24);
     }
+
+    @org.junit.jupiter.api.Test
+    void quantizedWeightsAreTheCpuBackends() throws Exception {
+        // auto picks the CPU for quantized weights (the CUDA backend has none), even where CUDA would run.
+        assertThat(new LoadOptions(io.llamba.engine.model.BackendKind.AUTO, 2, Quantization.Q8_0).backendToTry())
+                .isEqualTo(io.llamba.engine.model.BackendKind.CPU);
+        assertThat(new LoadOptions(io.llamba.engine.model.BackendKind.AUTO, 2).backendToTry())
+                .isEqualTo(io.llamba.engine.model.BackendKind.AUTO);
+        try (Model model = ModelLoader.load(dir, new LoadOptions(io.llamba.engine.model.BackendKind.AUTO, 2, Quantization.Q4_0))) {
+            assertThat(model.info().details()).containsEntry("weight_format", "q4_0");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> ModelLoader.load(dir, new LoadOptions(io.llamba.engine.model.BackendKind.CUDA, 2, Quantization.Q8_0)))
+                .isInstanceOf(io.llamba.engine.model.ModelException.class)
+                .hasMessageContaining("quantization q8_0 is for the CPU backend");
+    }
 }
