@@ -45,11 +45,11 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'engine':<28}{'format':<8}{'decode tok/s':>14}{'GB/token':>10}{'effective GB/s':>16}")
+print(f"{'engine':<34}{'format':<8}{'decode tok/s':>14}{'GB/token':>10}{'effective GB/s':>16}")
 for r in rows:
     name = "llamba (Llamba-1B)" if r["engine"] == "llamba" else f"jlama {r['tensor_ops']}"
     fmt = r.get("weight_format", r.get("format"))
     gbps = r["decode_bytes_per_token"] * r["decode_tok_s"] / 1e9
     extra = f"  ({100 * r['decode_bw_fraction']:.0f}% of {r['read_gbps']:.1f} GB/s measured)" if r["engine"] == "llamba" else ""
-    print(f"{name:<28}{fmt:<8}{r['decode_tok_s']:>14.2f}{r['decode_bytes_per_token'] / 1e9:>10.3f}{gbps:>16.1f}{extra}")
+    print(f"{name:<34}{fmt:<8}{r['decode_tok_s']:>14.2f}{r['decode_bytes_per_token'] / 1e9:>10.3f}{gbps:>16.1f}{extra}")
 PY

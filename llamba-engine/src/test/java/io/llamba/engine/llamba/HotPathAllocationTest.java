@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Once warm, a forward pass allocates nothing on the heap, on the calling thread or on the CPU
- * team's threads: decoding one sequence, a batch of them, and a prefill.
+ * team's threads: decoding one sequence, three (the few-token loops), six (the blocked kernels), and a prefill.
  */
 class HotPathAllocationTest {
     @TempDir
@@ -71,11 +71,15 @@ class HotPathAllocationTest {
             }
             int[][] next = new int[6][1];
             ForwardBatch one = new ForwardBatch();
+            ForwardBatch few = new ForwardBatch();
             ForwardBatch many = new ForwardBatch();
             for (int k = 0; k < 6; k++) {
                 s[k] = pool.tryAcquire().orElseThrow();
                 if (k == 0) {
                     one.add(new ForwardBatch.Entry(s[k], next[k], 0, 1, logits[k], false));
+                }
+                if (k >= 1 && k <= 3) {
+                    few.add(new ForwardBatch.Entry(s[k], next[k], 0, 1, logits[k], false));
                 }
                 many.add(new ForwardBatch.Entry(s[k], next[k], 0, 1, logits[k], false));
             }
@@ -93,6 +97,10 @@ class HotPathAllocationTest {
                     passes++;
                     if (r % 4 == 0) {
                         model.forward(many);
+                        passes++;
+                    }
+                    if (r % 4 == 2) {
+                        model.forward(few);
                         passes++;
                     }
                     if (r % 40 == 0) {
