@@ -539,10 +539,52 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
             for (int e = 0; e < VS; e++) s[i][e] = 0.0f;
         }
     }
+    // The fused conv with d_conv 4 and a channel per thread: the window is read before the wait
+    // too (no kernel of the pass writes them before this one), so that after
+    // it only the token's in_proj values are waited for, as in ssm_heads.
+    const bool pre = CONV && Kc == 4 && P + 2 * N <= (int)blockDim.x;
+    int cj = -1;
+    float* cdst = nullptr;
+    float pw0 = 0.0f, pw1 = 0.0f, pw2 = 0.0f;
+    float* pwin = CONV ? reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff) : nullptr;
+    if (pre && (int)threadIdx.x < P + 2 * N) {
+        const int e = threadIdx.x;
+        if (e < P) {
+            cj = h * P + e;
+            cdst = cx + e;
+        } else if (e < P + N) {
+            cj = Di + g * N + (e - P);
+            cdst = cB + (e - P);
+        } else {
+            cj = Di + G * N + g * N + (e - P - N);
+            cdst = cC + (e - P - N);
+        }
+        if (!fresh) {
+            pw0 = pwin[cj];
+            pw1 = pwin[C + cj];
+            pw2 = pwin[2 * C + cj];
+        }
+    }
     pdlWait();
     const float* xr = CONV ? nullptr : xbc + (size_t)b * C;
     const float* pr = proj + (size_t)b * Rin;
-    if (CONV) {
+    if (pre) {
+        if (cj >= 0) {
+            const float in = pr[cj];  // issued with the conv weights' loads: one round trip
+            const float4 kw = load4(convW + 4 * cj);
+            float acc = convB[cj];
+            const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
+            acc += k0 * pw0;
+            acc += k1 * pw1;
+            acc += k2 * pw2;
+            acc += k3 * in;
+            pwin[cj] = pw1;
+            pwin[C + cj] = pw2;
+            pwin[2 * C + cj] = in;
+            *cdst = convSilu ? silu(acc) : acc;
+        }
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
+    } else if (CONV) {
         float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
         for (int e = threadIdx.x; e < P + 2 * N; e += blockDim.x) {
             int j;

@@ -50,8 +50,8 @@ public final class LlambaCudaModel extends CudaModel {
     private final int finishSmem;
     /** Decode passes of at least this many rows split the mixer step (conv, then one block per head). */
     private int splitStepRows = 32;
-    /** Decode passes of at least this many rows run as two halves on two streams (see {@link #launchDecode}). */
-    private int overlapRows = 256;
+    /** Decode passes of at least this many rows run as two halves on two streams (see {@link #launchDecode}); off by default: measured slower on an H200. */
+    private int overlapRows = Integer.MAX_VALUE;
     /** Launch groups of the first half queued before the second half starts. */
     private int overlapStagger = 2;
     /** The split decode step with the conv fused into the per-head kernel (when every head has its own qk group). */
