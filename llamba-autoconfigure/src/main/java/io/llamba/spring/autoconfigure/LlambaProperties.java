@@ -1,5 +1,6 @@
 package io.llamba.spring.autoconfigure;
 
+import io.llamba.engine.checkpoint.DType;
 import io.llamba.engine.generate.EngineOptions;
 import io.llamba.engine.hub.HubOptions;
 import io.llamba.engine.hub.PullStrategy;
@@ -80,8 +81,12 @@ public class LlambaProperties implements Validator {
 
     private final Hub hub = new Hub();
 
+    private final Gpu gpu = new Gpu();
+
     public LoadOptions toLoadOptions() {
-        return new LoadOptions(backend, threads);
+        return new LoadOptions(backend, threads)
+                .withDeviceWeights(gpu.weights == null ? null : gpu.weights.dtype)
+                .withDeviceState(gpu.state == null ? null : gpu.state.dtype);
     }
 
     public EngineOptions toEngineOptions() {
@@ -240,6 +245,10 @@ public class LlambaProperties implements Validator {
         this.pullStrategy = pullStrategy;
     }
 
+    public Gpu getGpu() {
+        return gpu;
+    }
+
     public Hub getHub() {
         return hub;
     }
@@ -253,6 +262,49 @@ public class LlambaProperties implements Validator {
     }
 
     /** The Hugging Face Hub, for models and tokenizers given as repository ids. */
+    /** How the model is held on a GPU (the CUDA backend); the CPU backend ignores these. */
+    public static class Gpu {
+        /**
+         * The format of the weights on the device: f32 or bf16. Default: the checkpoint's precision
+         * (BF16 stays BF16, F32 and F16 become F32).
+         */
+        private @Nullable DeviceFormat weights;
+
+        /**
+         * The format of each sequence's state on the device: Llamba's recurrent state is f32 by default
+         * (the reference's); bf16 halves its memory and traffic per sequence, rounded every step. A
+         * Llama KV cache defaults to the weights' format.
+         */
+        private @Nullable DeviceFormat state;
+
+        public @Nullable DeviceFormat getWeights() {
+            return weights;
+        }
+
+        public void setWeights(@Nullable DeviceFormat weights) {
+            this.weights = weights;
+        }
+
+        public @Nullable DeviceFormat getState() {
+            return state;
+        }
+
+        public void setState(@Nullable DeviceFormat state) {
+            this.state = state;
+        }
+    }
+
+    /** A number format the CUDA backend keeps weights or state in. */
+    public enum DeviceFormat {
+        F32(DType.F32), BF16(DType.BF16);
+
+        private final DType dtype;
+
+        DeviceFormat(DType dtype) {
+            this.dtype = dtype;
+        }
+    }
+
     public static class Hub {
         /**
          * Access token (gated or private repositories). Default: HF_TOKEN, else the token file

@@ -3,8 +3,11 @@ package io.llamba.spring.autoconfigure;
 import io.github.resilience4j.springboot.bulkhead.autoconfigure.BulkheadAutoConfiguration;
 import io.github.resilience4j.springboot.circuitbreaker.autoconfigure.CircuitBreakerAutoConfiguration;
 import io.github.resilience4j.springboot.timelimiter.autoconfigure.TimeLimiterAutoConfiguration;
+import io.llamba.engine.checkpoint.DType;
+import io.llamba.engine.cuda.CudaAvailability;
 import io.llamba.engine.generate.Engine;
 import io.llamba.engine.generate.EngineOptions;
+import io.llamba.engine.model.LoadOptions;
 import io.llamba.spring.ai.LlambaChatModel;
 import io.llamba.spring.ai.LlambaResilience;
 import io.llamba.spring.autoconfigure.health.LlambaHealthAutoConfiguration;
@@ -187,13 +190,29 @@ class LlambaChatAutoConfigurationTest {
                 "spring.ai.llamba.chat.temperature=-1", "temperature",
                 "spring.ai.llamba.chat.top-p=2", "topP",
                 "spring.ai.llamba.chat.max-tokens=0", "maxTokens",
-                "spring.ai.llamba.backend=gpu", "spring.ai.llamba.backend");
+                "spring.ai.llamba.backend=gpu", "spring.ai.llamba.backend",
+                "spring.ai.llamba.gpu.state=f16", "spring.ai.llamba.gpu.state");
         cases.forEach((property, named) -> withModel().withPropertyValues(property).run(context -> {
             assertThat(context).as(property).hasFailed();
             assertThat(context.getStartupFailure()).as(property).hasStackTraceContaining(named);
             assertThat(context.getStartupFailure()).as(property).hasMessageContaining(property.startsWith("spring.ai.llamba.chat")
                     ? "spring.ai.llamba.chat" : "spring.ai.llamba");
         }));
+    }
+
+    @Test
+    void gpuFormatsBindIntoTheLoadOptions() {
+        withModel().withPropertyValues("spring.ai.llamba.gpu.weights=f32", "spring.ai.llamba.gpu.state=bf16").run(context -> {
+            assertThat(context).hasNotFailed();
+            LoadOptions load = context.getBean(LlambaProperties.class).toLoadOptions();
+            assertThat(load.deviceWeights()).isEqualTo(DType.F32);
+            assertThat(load.deviceState()).isEqualTo(DType.BF16);
+        });
+        withModel().run(context -> {
+            LoadOptions load = context.getBean(LlambaProperties.class).toLoadOptions();
+            assertThat(load.deviceWeights()).as("the checkpoint's precision").isNull();
+            assertThat(load.deviceState()).as("the backend's default").isNull();
+        });
     }
 
     @Test
@@ -289,6 +308,12 @@ class LlambaChatAutoConfigurationTest {
                     .containsEntry("stateBytesInUse", 0L).containsEntry("waiting", 0).containsEntry("circuitBreaker", "CLOSED")
                     .containsKeys("device", "stateBytesCapacity", "stateBytesPerSequence", "running", "queueLimit");
             assertThat((Long) up.getDetails().get("weightsBytes")).isPositive();
+            assertThat(up.getDetails().get("modelDetails")).isEqualTo(engine.modelInfo().details());
+            // On the CPU, whether CUDA could have been used, and if not why (whatever this machine has).
+            CudaAvailability.Status cuda = CudaAvailability.probe();
+            assertThat(up.getDetails().get("cuda")).isEqualTo(cuda.available()
+                    ? Map.of("available", true, "devices", cuda.devices(), "device", cuda.device())
+                    : Map.of("available", false, "reason", cuda.reason()));
 
             engine.close();
             assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
