@@ -505,10 +505,16 @@ EMU_KERNEL(conv_step)
 
 // ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of one sequence, the state in
 // 16-byte pieces (d_state a multiple of the piece, N/piece a power of two ≤ 32).
-template <typename WT, typename ST>
+//
+// CONV: the conv step fused in (conv_heads): when every head has its own qk group (H == G, as in
+// every released Llamba), the head's x, B and C channels belong to its block alone, so the block
+// shifts those channels' windows and convolves them itself; xbc is not used. Saves the conv
+// kernel, its launch and the round trip of its output through memory.
+template <typename WT, typename ST, bool CONV>
 __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh,
                          const u64* __restrict__ segState, long long layerOff, long long ssmOff, const float* __restrict__ Dskip,
-                         const float* __restrict__ zBias, int H, int G, int P, int N, int C, WT* __restrict__ y) {
+                         const float* __restrict__ zBias, int H, int G, int P, int N, int C, WT* __restrict__ y,
+                         const float* __restrict__ convW, const float* __restrict__ convB, int Kc, int convSilu) {
     DYN_SMEM(float, sm);
     constexpr int VS = Piece<ST>::n, SB = STEP_BATCH * 4 / VS;
     const int h = blockIdx.x, b = blockIdx.y, g = h / (H / G), Di = H * P;
@@ -533,14 +539,90 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
             for (int e = 0; e < VS; e++) s[i][e] = 0.0f;
         }
     }
+    // The fused conv with d_conv 4 and a channel per thread: the window is read before the wait
+    // too (no kernel of the pass writes them before this one), so that after
+    // it only the token's in_proj values are waited for, as in ssm_heads.
+    const bool pre = CONV && Kc == 4 && P + 2 * N <= (int)blockDim.x;
+    int cj = -1;
+    float* cdst = nullptr;
+    float pw0 = 0.0f, pw1 = 0.0f, pw2 = 0.0f;
+    float* pwin = CONV ? reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff) : nullptr;
+    if (pre && (int)threadIdx.x < P + 2 * N) {
+        const int e = threadIdx.x;
+        if (e < P) {
+            cj = h * P + e;
+            cdst = cx + e;
+        } else if (e < P + N) {
+            cj = Di + g * N + (e - P);
+            cdst = cB + (e - P);
+        } else {
+            cj = Di + G * N + g * N + (e - P - N);
+            cdst = cC + (e - P - N);
+        }
+        if (!fresh) {
+            pw0 = pwin[cj];
+            pw1 = pwin[C + cj];
+            pw2 = pwin[2 * C + cj];
+        }
+    }
     pdlWait();
-    const float* xr = xbc + (size_t)b * C;
+    const float* xr = CONV ? nullptr : xbc + (size_t)b * C;
     const float* pr = proj + (size_t)b * Rin;
-    for (int e = threadIdx.x; e < 2 * P + 2 * N; e += blockDim.x) {
-        if (e < P) cx[e] = xr[h * P + e];
-        else if (e < 2 * P) cz[e - P] = silu(pr[C + h * P + (e - P)] + (zBias ? zBias[h * P + (e - P)] : 0.0f));
-        else if (e < 2 * P + N) cB[e - 2 * P] = xr[Di + g * N + (e - 2 * P)];
-        else cC[e - 2 * P - N] = xr[Di + G * N + g * N + (e - 2 * P - N)];
+    if (pre) {
+        if (cj >= 0) {
+            const float in = pr[cj];  // issued with the conv weights' loads: one round trip
+            const float4 kw = load4(convW + 4 * cj);
+            float acc = convB[cj];
+            const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
+            acc += k0 * pw0;
+            acc += k1 * pw1;
+            acc += k2 * pw2;
+            acc += k3 * in;
+            pwin[cj] = pw1;
+            pwin[C + cj] = pw2;
+            pwin[2 * C + cj] = in;
+            *cdst = convSilu ? silu(acc) : acc;
+        }
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
+    } else if (CONV) {
+        float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
+        for (int e = threadIdx.x; e < P + 2 * N; e += blockDim.x) {
+            int j;
+            float* dst;
+            if (e < P) {
+                j = h * P + e;
+                dst = cx + e;
+            } else if (e < P + N) {
+                j = Di + g * N + (e - P);
+                dst = cB + (e - P);
+            } else {
+                j = Di + G * N + g * N + (e - P - N);
+                dst = cC + (e - P - N);
+            }
+            float w[MAX_CONV];
+#pragma unroll
+            for (int k = 0; k < MAX_CONV; k++) w[k] = k < Kc - 1 && !fresh ? win[k * C + j] : 0.0f;
+            const float in = pr[j];
+            float acc = convB[j];
+#pragma unroll
+            for (int k = 0; k < MAX_CONV; k++)
+                if (k < Kc - 1) acc += convW[j * Kc + k] * w[k];
+            acc += convW[j * Kc + Kc - 1] * in;
+#pragma unroll
+            for (int k = 0; k < MAX_CONV; k++) {
+                if (k + 1 < Kc - 1) win[k * C + j] = w[k + 1];
+                else if (k + 1 == Kc - 1) win[k * C + j] = in;
+            }
+            *dst = convSilu ? silu(acc) : acc;
+        }
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
+    } else {
+        for (int e = threadIdx.x; e < 2 * P + 2 * N; e += blockDim.x) {
+            if (e < P) cx[e] = xr[h * P + e];
+            else if (e < 2 * P) cz[e - P] = silu(pr[C + h * P + (e - P)] + (zBias ? zBias[h * P + (e - P)] : 0.0f));
+            else if (e < 2 * P + N) cB[e - 2 * P] = xr[Di + g * N + (e - 2 * P)];
+            else cC[e - 2 * P - N] = xr[Di + G * N + g * N + (e - 2 * P - N)];
+        }
     }
     const float decay = expf(-softplus(pr[C + Di + h])), Dh = Dskip[h];
     __syncthreads();
@@ -576,9 +658,18 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
     extern "C" __global__ void __launch_bounds__(256, 4) ssm_heads_##S##_##SS(                                         \
         const float* xbc, const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff,    \
         long long ssmOff, const float* Dskip, const float* zBias, int H, int G, int P, int N, int C, WT* y) {           \
-        ssmHeads<WT, ST>(xbc, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, y);         \
+        ssmHeads<WT, ST, false>(xbc, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, y,   \
+                                nullptr, nullptr, 0, 0);                                                               \
     }                                                                                                                  \
-    EMU_KERNEL(ssm_heads_##S##_##SS)
+    EMU_KERNEL(ssm_heads_##S##_##SS)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(256, 4) conv_heads_##S##_##SS(                                        \
+        const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
+        const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
+        int G, int P, int N, int C, WT* y) {                                                                           \
+        ssmHeads<WT, ST, true>(nullptr, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, y, \
+                               convW, convB, Kc, convSilu);                                                            \
+    }                                                                                                                  \
+    EMU_KERNEL(conv_heads_##S##_##SS)
 
 HEADS_KERNELS(f32, float, f32, float)
 HEADS_KERNELS(f32, float, bf16, bf16)

@@ -128,6 +128,11 @@ public final class CudaDevice implements Device {
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final Stream stream = new Stream();
+    /** A second stream, so that two halves of a large decode batch overlap; launches and products go to {@link #current}. */
+    private final Stream side = new Stream();
+    private Stream current = stream;
+    private MemorySegment sideHandle;
+    private DeviceBuffer sideWorkspace;
     private final CUmodule module = new CUmodule();
     private final Map<String, Kernel> kernels = new HashMap<>();
     private final ReentrantLock lock = new ReentrantLock();
@@ -191,6 +196,10 @@ public final class CudaDevice implements Device {
             cublas = Cublas.load(arena);
             workspace = allocate(CUBLAS_WORKSPACE, "cuBLAS workspace");
             cublasHandle = cublas.createHandle(stream.address(), workspace.address(), CUBLAS_WORKSPACE);
+            // The side stream's products get their own handle and workspace: the two may run at once.
+            check(cuStreamCreate(side, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            sideWorkspace = allocate(CUBLAS_WORKSPACE, "cuBLAS workspace (side stream)");
+            sideHandle = cublas.createHandle(side.address(), sideWorkspace.address(), CUBLAS_WORKSPACE);
             description = new String(name, 0, len, StandardCharsets.UTF_8) + " (sm_" + major + minor + ", " + multiprocessors
                     + " SMs, " + String.format("%.1f", totalMemory / (double) (1L << 30)) + " GiB), driver "
                     + driver[0] / 1000 + "." + driver[0] % 1000 / 10 + ", cuBLAS " + cublas.version(cublasHandle)
@@ -394,7 +403,7 @@ public final class CudaDevice implements Device {
                     + kernel.sharedLimit);
         }
         if (pdl != null) {
-            int rc = pdl.launch(((Function) kernel.handle).address(), gridX, gridY, block, sharedBytes, stream.address(), args);
+            int rc = pdl.launch(((Function) kernel.handle).address(), gridX, gridY, block, sharedBytes, current.address(), args);
             if (rc != CUresult.CUDA_SUCCESS) {
                 throw new CudaException("launch of " + kernel.name() + " (grid " + gridX + "x" + gridY + ", block " + block + ", "
                         + sharedBytes + " bytes shared) failed: " + CUresult.stringFor(rc));
@@ -410,7 +419,7 @@ public final class CudaDevice implements Device {
                 case F32 -> Pointer.to(new float[]{Float.intBitsToFloat((int) v)});
             };
         }
-        int rc = cuLaunchKernel((CUfunction) kernel.handle, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+        int rc = cuLaunchKernel((CUfunction) kernel.handle, gridX, gridY, 1, block, 1, 1, sharedBytes, current, Pointer.to(params), null);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new CudaException("launch of " + kernel.name() + " (grid " + gridX + "x" + gridY + ", block " + block + ", " + sharedBytes
                     + " bytes shared) failed: " + CUresult.stringFor(rc));
@@ -420,11 +429,40 @@ public final class CudaDevice implements Device {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
                      float beta, long c, int cType, int ldc) {
-        cublas.gemm(cublasHandle, transA, transB, m, n, k, a, aType, lda, b, bType, ldb, beta, c, cType, ldc);
+        cublas.gemm(current == side ? sideHandle : cublasHandle, transA, transB, m, n, k, a, aType, lda, b, bType, ldb, beta, c, cType, ldc);
+    }
+
+    @Override
+    public boolean hasSideStream() {
+        return true;
+    }
+
+    @Override
+    public void useSideStream(boolean useSide) {
+        current = useSide ? side : stream;
+    }
+
+    @Override
+    public void waitForOtherStream() {
+        Stream other = current == side ? stream : side;
+        CUevent e = new CUevent();
+        check(cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        try {
+            check(cuEventRecord(e, other), "cuEventRecord");
+            check(cuStreamWaitEvent(current, e, 0), "cuStreamWaitEvent");
+        } finally {
+            cuEventDestroy(e); // released once the wait is done with it
+        }
     }
 
     @Override
     public void synchronize() {
+        current = stream;
+        int rs = cuStreamSynchronize(side);
+        if (rs != CUresult.CUDA_SUCCESS) {
+            throw new CudaException("a kernel on the device's side stream failed: " + CUresult.stringFor(rs)
+                    + " (the context may be unusable; restart the process)");
+        }
         int rc = cuStreamSynchronize(stream);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new CudaException("a kernel or copy on the device failed: " + CUresult.stringFor(rc)
@@ -498,14 +536,22 @@ public final class CudaDevice implements Device {
         try {
             cuCtxSetCurrent(context);
             cuStreamSynchronize(stream);
+            cuStreamSynchronize(side);
             if (cublasHandle != null) {
                 cublas.destroy(cublasHandle);
+            }
+            if (sideHandle != null) {
+                cublas.destroy(sideHandle);
+            }
+            if (sideWorkspace != null && sideWorkspace.markFreed()) {
+                cuMemFree((DevicePtr) sideWorkspace.handle);
             }
             if (workspace != null && workspace.markFreed()) {
                 cuMemFree((DevicePtr) workspace.handle);
             }
             cuModuleUnload(module);
             cuStreamDestroy(stream);
+            cuStreamDestroy(side);
             cuDevicePrimaryCtxRelease(device);
         } finally {
             lock.unlock();

@@ -408,16 +408,31 @@ abstract class CudaModel implements Model, DeviceSampling {
         }
         long base = meta.address();
         if (p.decode()) {
-            linear(head, vocab, d, true, h, d, finalNorm, STORE, logits.address(), vocab, logitRows);
-        } else {
-            dev.launch(kNorm, logitRows, 1, 256, 0, new KernelArgs().ptr(h).i32(d).ptr(base + m.logitRow()).ptr(finalNorm)
-                    .f32(normEps).ptr(xn.address()));
-            linear(head, vocab, d, false, xn.address(), d, 0, STORE, logits.address(), vocab, logitRows);
+            decodeHeadAndSample(0, logitRows, graph || p.sample(), head, finalNorm, d, h, m);
+            return;
         }
+        dev.launch(kNorm, logitRows, 1, 256, 0, new KernelArgs().ptr(h).i32(d).ptr(base + m.logitRow()).ptr(finalNorm)
+                .f32(normEps).ptr(xn.address()));
+        linear(head, vocab, d, false, xn.address(), d, 0, STORE, logits.address(), vocab, logitRows);
         if (graph || p.sample()) {
             dev.launch(kSample, logitRows, 1, SAMPLE_BLOCK, 0, new KernelArgs().ptr(logits.address()).i64(vocab).i32(vocab)
                     .ptr(base + m.mode()).ptr(base + m.topK()).ptr(base + m.temperature()).ptr(base + m.topP()).ptr(base + m.minP())
                     .ptr(base + m.seed()).ptr(base + m.step()).ptr(tokOut.address()));
+        }
+    }
+
+    /**
+     * The head and sampling of decode rows [r0, r0 + rows) (logit row = pass row): {@code h} is the
+     * hidden state of row r0; logits, sampled tokens, sampling parameters and scratch at row r0.
+     */
+    void decodeHeadAndSample(int r0, int rows, boolean sample, long head, long finalNorm, int d, long h, SamplingMeta m) {
+        long base = meta.address();
+        linear(head, vocab, d, true, h, d, finalNorm, STORE, logits.address() + 4L * r0 * vocab, vocab, rows, r0);
+        if (sample) {
+            dev.launch(kSample, rows, 1, SAMPLE_BLOCK, 0, new KernelArgs().ptr(logits.address() + 4L * r0 * vocab).i64(vocab).i32(vocab)
+                    .ptr(base + m.mode() + 4L * r0).ptr(base + m.topK() + 4L * r0).ptr(base + m.temperature() + 4L * r0)
+                    .ptr(base + m.topP() + 4L * r0).ptr(base + m.minP() + 4L * r0).ptr(base + m.seed() + 8L * r0)
+                    .ptr(base + m.step() + 8L * r0).ptr(tokOut.address() + 4L * r0));
         }
     }
 
@@ -468,6 +483,11 @@ abstract class CudaModel implements Model, DeviceSampling {
      * STORE (f32), ADD (f32 +=) or SWIGLU (W's rows are gate/up pairs; out = silu(g)·u in the weight format).
      */
     void linear(long wAddr, int rows, int k, boolean norm, long x, int ldx, long normW, int epi, long out, int ldo, int t) {
+        linear(wAddr, rows, k, norm, x, ldx, normW, epi, out, ldo, t, 0);
+    }
+
+    /** As above, for rows that start at pass row {@code r0}: the scratch it needs (normalised input, gate/up products) is taken at that row. */
+    void linear(long wAddr, int rows, int k, boolean norm, long x, int ldx, long normW, int epi, long out, int ldo, int t, int r0) {
         int tt = t <= 1 ? 1 : t <= 2 ? 2 : 4;
         int smem = 4 * tt * k;
         if (t <= gemvMaxRows && smem <= dev.maxSharedMemoryPerBlock() - 1024) {
@@ -495,15 +515,17 @@ abstract class CudaModel implements Model, DeviceSampling {
         long in = x;
         int ldIn = ldx;
         if (norm) {
-            dev.launch(kNorm, t, 1, 256, 0, new KernelArgs().ptr(x).i32(k).ptr(0).ptr(normW).f32(normEps).ptr(xn.address()));
-            in = xn.address();
+            long xr = xn.address() + (long) weightType.bytes() * r0 * k;
+            dev.launch(kNorm, t, 1, 256, 0, new KernelArgs().ptr(x).i32(k).ptr(0).ptr(normW).f32(normEps).ptr(xr));
+            in = xr;
             ldIn = k;
         }
         if (epi == SWIGLU) {
             // gate/up products in the weight format: BF16 halves what SwiGLU reads (its output is BF16 anyway)
-            dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, 0f, gu.address(), wCuda, rows);
+            long g = gu.address() + (long) weightType.bytes() * r0 * rows;
+            dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, 0f, g, wCuda, rows);
             long n = (long) t * (rows / 2);
-            dev.launch(kSwiglu, grid(n / 4 + 1), 1, 256, 0, new KernelArgs().ptr(gu.address()).i64(n).ptr(out));
+            dev.launch(kSwiglu, grid(n / 4 + 1), 1, 256, 0, new KernelArgs().ptr(g).i64(n).ptr(out));
         } else {
             dev.gemm(true, false, rows, t, k, wAddr, wCuda, k, in, wCuda, ldIn, epi == ADD ? 1f : 0f, out, Device.R_32F, ldo);
         }

@@ -75,6 +75,24 @@ public interface Device extends AutoCloseable {
 
     void synchronize();
 
+    /**
+     * Whether the device has a second stream on which work may overlap the main one (large decode
+     * batches run as two halves, one per stream). Without one, {@link #useSideStream} and
+     * {@link #waitForOtherStream} do nothing and everything runs in queue order on one stream,
+     * which gives the same results: the halves touch disjoint rows and states.
+     */
+    default boolean hasSideStream() {
+        return false;
+    }
+
+    /** Launches and products queued from now on go to the side stream ({@code true}) or the main one. */
+    default void useSideStream(boolean side) {
+    }
+
+    /** The stream now in use waits for everything queued so far on the other one (works inside a capture). */
+    default void waitForOtherStream() {
+    }
+
     /** Records what {@code body} queues as a graph, without running it. */
     Graph capture(Runnable body);
 

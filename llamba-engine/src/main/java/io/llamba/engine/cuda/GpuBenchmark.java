@@ -324,6 +324,7 @@ public final class GpuBenchmark {
         List<String> summary = new ArrayList<>();
         double flops = flopsPerToken(m);
         out.printf("aggregate decode, %s (%.2f GFLOP per token):%n", label, flops / 1e9);
+        out.println("  launch choices: " + m.tuning());
         out.println("  batch      tok/s   TFLOP/s   of GEMM rate   (graph replay)");
         Map<String, Object> rows = new LinkedHashMap<>();
         double lastFrac = 0;
@@ -340,13 +341,42 @@ public final class GpuBenchmark {
                 out.printf("        (fused decode step: device %.3f ms/step)%n", m.replayMillis(b, 10));
                 m.setSplitStepRows(32);
             }
-            rows.put(Integer.toString(b), Map.of("tok_s", tps, "tflops", rate / 1e12, "gemm_fraction", rate / gemmRate));
+            Map<String, Object> row = new LinkedHashMap<>(Map.of("tok_s", tps, "tflops", rate / 1e12, "gemm_fraction", rate / gemmRate,
+                    "device_ms", (double) ms));
+            if (b >= 256 && b <= LlambaCudaModel.MAX_PASS_TOKENS) {
+                row.put("variants_device_ms", decodeVariants(m, pool, b));
+            }
+            rows.put(Integer.toString(b), row);
             lastFrac = rate / gemmRate;
             last = b;
         }
         r.put("decode_" + label.replace(' ', '_').toLowerCase(java.util.Locale.ROOT), rows);
         summary.add(String.format("%s %s: batch %d at %.1f%% of the GEMM rate", m.info().name(), label, last, 100 * lastFrac));
         return summary;
+    }
+
+    /**
+     * The large-batch decode step's device time with its launch choices varied, in the same run:
+     * one stream with the conv step separate (as before the two-stream split) or fused into the
+     * per-head state update, and two half-batches on two streams, started 0, 2 or 6 launch groups
+     * apart (the two-stream split is off by default: it measured slower). Restores the defaults.
+     */
+    private Map<String, Object> decodeVariants(LlambaCudaModel m, StatePool pool, int b) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        Object[][] variants = {{"one stream, conv separate", 0, 0, false}, {"one stream, conv fused", 0, 0, true},
+                {"two streams, stagger 0", 1, 0, true}, {"two streams, stagger 2", 1, 2, true}, {"two streams, stagger 6", 1, 6, true},
+                {"two streams, stagger 2, conv separate", 1, 2, false}};
+        StringBuilder line = new StringBuilder("        (device ms/step:");
+        for (Object[] x : variants) {
+            m.setDecodeOverlap((int) x[1] == 0 ? 0 : 256, (int) x[2], (boolean) x[3]);
+            decode(m, pool, b, 4);
+            float ms = m.replayMillis(b, 10);
+            v.put((String) x[0], (double) ms);
+            line.append(String.format(" %s %.3f;", x[0], ms));
+        }
+        m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused
+        out.println(line.append(')'));
+        return v;
     }
 
     private static int[] prompt(int len, long seed, int vocab) {

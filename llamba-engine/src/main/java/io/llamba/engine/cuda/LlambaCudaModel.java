@@ -12,6 +12,7 @@ import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.StatePool;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +50,12 @@ public final class LlambaCudaModel extends CudaModel {
     private final int finishSmem;
     /** Decode passes of at least this many rows split the mixer step (conv, then one block per head). */
     private int splitStepRows = 32;
+    /** Decode passes of at least this many rows run as two halves on two streams (see {@link #launchDecode}); off by default: measured slower on an H200. */
+    private int overlapRows = Integer.MAX_VALUE;
+    /** Launch groups of the first half queued before the second half starts. */
+    private int overlapStagger = 2;
+    /** The split decode step with the conv fused into the per-head kernel (when every head has its own qk group). */
+    private boolean fuseConv = true;
     private final int headsSmem;
     private final long slotBytes;
     private final int stepSmem;
@@ -56,7 +63,7 @@ public final class LlambaCudaModel extends CudaModel {
     private final ModelInfo info;
 
     private final DeviceBuffer h, proj, xbc, y, act, scratchState, yPart, scanScratch, decays;
-    private final Kernel kStep, kConvStep, kHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
+    private final Kernel kStep, kConvStep, kHeads, kConvHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
     /** The scan chunks of the pass whose metadata was written last. */
     private Chunks lastChunks;
 
@@ -115,6 +122,7 @@ public final class LlambaCudaModel extends CudaModel {
             kStep = dev.kernel("ssm_step_" + ws + "_" + ss);
             kConvStep = dev.kernel("conv_step");
             kHeads = dev.kernel("ssm_heads_" + ws + "_" + ss);
+            kConvHeads = dev.kernel("conv_heads_" + ws + "_" + ss);
             kConv = dev.kernel("conv_prefill");
             kWin = dev.kernel("conv_window_update");
             kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
@@ -284,13 +292,17 @@ public final class LlambaCudaModel extends CudaModel {
     /**
      * Queues a pass: every row in a decode graph (bucket rows, all sampled), else the pass's rows;
      * logits for the logit rows (all rows, from h directly, in a decode pass; else the rows listed in
-     * the metadata). A decode pass runs the fused mixer step; any other the conv and the chunked scan.
+     * the metadata). A decode pass runs the mixer's decode step ({@link #launchDecode}); any other the
+     * conv and the chunked scan.
      */
     @Override
     protected void launchPass(Pass p, boolean graph) {
         final int t = graph ? p.n() : p.rows();
+        if (p.decode()) {
+            launchDecode(p, graph, t);
+            return;
+        }
         final int segments = graph ? p.n() : p.segs().size();
-        final boolean decode = p.decode();
         final Chunks chunks = graph ? null : lastChunks;
         final MetaLayout m = new MetaLayout(p.n(), meta.address());
         final int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize();
@@ -304,17 +316,7 @@ public final class LlambaCudaModel extends CudaModel {
             if (L.inBias() != 0) {
                 bias(proj.address(), L.inBias(), t, rin);
             }
-            if (decode && t >= splitStepRows && splitStepSupported()) {
-                dev.launch(kConvStep, (int) Math.max(1, ((long) t * ch / 4 + 255) / 256), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.segFresh())
-                        .ptr(m.segState()).i64(layerOff).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(ch).i32(silu).ptr(xbc.address()));
-                dev.launch(kHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(xbc.address()).ptr(proj.address()).i32(rin).ptr(m.segFresh())
-                        .ptr(m.segState()).i64(layerOff).i64(ssmOffset).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch)
-                        .ptr(y.address()));
-            } else if (decode) {
-                dev.launch(kStep, gg, t, 256, stepSmem, new KernelArgs().ptr(proj.address()).i32(rin).ptr(m.segFresh()).ptr(m.segState())
-                        .i64(layerOff).i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias())
-                        .i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(y.address()));
-            } else {
+            {
                 dev.launch(kConv, grid((long) t * ch), 1, 256, 0, new KernelArgs().ptr(proj.address()).i32(rin).i32(t).ptr(m.rowSeg())
                         .ptr(m.segStart()).ptr(m.segFresh()).ptr(m.segState()).i64(layerOff).ptr(L.convW()).ptr(L.convB())
                         .i32(kc).i32(ch).i32(silu).ptr(xbc.address()));
@@ -342,6 +344,89 @@ public final class LlambaCudaModel extends CudaModel {
             linear(L.down(), d, i2 / 2, false, act.address(), i2 / 2, 0, ADD, h.address(), d, t);
         }
         headAndSample(p, graph, w.head, w.finalNorm, d, h.address(), new MetaLayout(p.n(), 0).sampling());
+    }
+
+    /**
+     * A decode pass (one token per sequence) over rows [0, t). From {@link #overlapRows} rows on it
+     * runs as two halves, the second on the device's side stream, started {@link #overlapStagger}
+     * launch groups after the first (a group: the embedding, one product with its fused steps, a
+     * mixer step, or the head with sampling): the halves drift apart, so that one half's
+     * memory-bound state update runs while the other's matrix products keep the tensor cores busy,
+     * and the tail of one kernel is filled by the other half's. A row's arithmetic is the same
+     * either way (every kernel treats rows independently; cuBLAS products are per row too, with the
+     * same shapes in the graph and in direct launches).
+     */
+    private void launchDecode(Pass p, boolean graph, int t) {
+        final MetaLayout m = new MetaLayout(p.n(), meta.address());
+        final boolean sample = graph || p.sample();
+        if (t >= overlapRows && t >= 2) {
+            int a = t / 2;
+            List<Runnable> first = decodeGroups(m, 0, a, sample);
+            List<Runnable> second = decodeGroups(m, a, t - a, sample);
+            int lead = Math.min(overlapStagger, first.size());
+            try {
+                first.subList(0, lead).forEach(Runnable::run);
+                dev.useSideStream(true);
+                dev.waitForOtherStream();
+                second.forEach(Runnable::run);
+                dev.useSideStream(false);
+                first.subList(lead, first.size()).forEach(Runnable::run);
+                dev.waitForOtherStream();
+            } finally {
+                dev.useSideStream(false);
+            }
+        } else {
+            decodeGroups(m, 0, t, sample).forEach(Runnable::run);
+        }
+    }
+
+    /** The launches of a decode pass over rows [r0, r0 + t), in groups (each group's launches in order). */
+    private List<Runnable> decodeGroups(MetaLayout m, int r0, int t, boolean sample) {
+        final int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize();
+        final int ch = c.convChannels(), kc = c.dConv(), silu = c.convSilu() ? 1 : 0;
+        final int hh = c.nVHeads(), gg = c.nQkHeads(), pp = c.headDim(), nn = c.dState();
+        final long wb = weightType.bytes();
+        final long hr = h.address() + 4L * r0 * d, pr = proj.address() + 4L * r0 * rin, xr = xbc.address() + 4L * r0 * ch;
+        final long yr = y.address() + wb * r0 * di, ar = act.address() + wb * r0 * (i2 / 2);
+        final long fresh = m.segFresh() + 4L * r0, states = m.segState() + 8L * r0;
+        List<Runnable> g = new ArrayList<>();
+        g.add(() -> embed(w.embedding, d, t, m.tok() + 4L * r0, hr));
+        for (int l = 0; l < c.nLayer(); l++) {
+            final LlambaCudaWeights.Layer L = w.layers[l];
+            final long layerOff = l * layerBytes;
+            g.add(() -> {
+                linear(L.inProj(), rin, d, true, hr, d, L.inNorm(), STORE, pr, rin, t, r0);
+                if (L.inBias() != 0) {
+                    bias(pr, L.inBias(), t, rin);
+                }
+            });
+            g.add(() -> {
+                if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && kc - 1 <= MAX_CONV) {
+                    dev.launch(kConvHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
+                            .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg)
+                            .i32(pp).i32(nn).i32(ch).ptr(yr));
+                } else if (t >= splitStepRows && splitStepSupported()) {
+                    dev.launch(kConvStep, (int) Math.max(1, ((long) t * ch / 4 + 255) / 256), 1, 256, 0, new KernelArgs().ptr(pr).i32(rin).i32(t)
+                            .ptr(fresh).ptr(states).i64(layerOff).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(ch).i32(silu).ptr(xr));
+                    dev.launch(kHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(xr).ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
+                            .i64(ssmOffset).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(yr));
+                } else {
+                    dev.launch(kStep, gg, t, 256, stepSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
+                            .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg)
+                            .i32(pp).i32(nn).i32(ch).ptr(yr));
+                }
+            });
+            g.add(() -> {
+                linear(L.outProj(), d, di, false, yr, di, 0, ADD, hr, d, t, r0);
+                if (L.outBias() != 0) {
+                    bias(hr, L.outBias(), t, d);
+                }
+            });
+            g.add(() -> linear(L.gateUp(), i2, d, true, hr, d, L.postNorm(), SWIGLU, ar, i2 / 2, t, r0));
+            g.add(() -> linear(L.down(), d, i2 / 2, false, ar, i2 / 2, 0, ADD, hr, d, t, r0));
+        }
+        g.add(() -> decodeHeadAndSample(r0, t, sample, w.head, w.finalNorm, d, hr, new MetaLayout(m.n(), 0).sampling()));
+        return g;
     }
 
     /** The per-head decode kernel takes d_state in 16-byte pieces, a power of two of them up to 32. */
@@ -372,8 +457,24 @@ public final class LlambaCudaModel extends CudaModel {
         tune(gemvMaxRows(), gemvBlock(), gemvBlocksPerSm(), gemvMinChunks(), rows);
     }
 
+    /**
+     * Large decode batches: from {@code rows} rows on, two halves on two streams, the second started
+     * {@code stagger} launch groups after the first (rows 0 or above the largest pass: never); {@code fuse}: the
+     * conv step fused into the per-head state update. Drops the captured graphs.
+     */
+    void setDecodeOverlap(int rows, int stagger, boolean fuse) {
+        try (Device.Scope _ = dev.enter()) {
+            overlapRows = rows <= 0 ? Integer.MAX_VALUE : rows;
+            overlapStagger = Math.max(0, stagger);
+            fuseConv = fuse;
+            dropGraphs();
+        }
+    }
+
     String tuning() {
-        return gemvTuning() + "; split decode step from " + splitStepRows + " rows";
+        return gemvTuning() + "; split decode step from " + splitStepRows + " rows"
+                + (fuseConv ? " (conv fused)" : "") + "; two streams from "
+                + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger);
     }
 
     /**

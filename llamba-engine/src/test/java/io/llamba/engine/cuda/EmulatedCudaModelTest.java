@@ -126,17 +126,23 @@ class EmulatedCudaModelTest {
         assertThat(out[1]).isEqualTo(out[0]);
     }
 
-    /** Decode passes through the split mixer step (conv, then a block per head) and the K-split GEMV. */
+    /**
+     * Decode passes through the split mixer step (conv then a block per head, or the conv fused into
+     * the per-head kernel), as two halves on two streams, and the K-split GEMV.
+     */
     @Test
     void splitDecodeStepAndGemvVariantsMatchTheReference() {
         for (String name : List.of("base-f32", "grouped-bf16")) {
             for (DType state : List.of(DType.F32, DType.BF16)) {
+                for (boolean variant : List.of(false, true)) {
                 try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
                     m.tune(4, 256, 1, 4, 1);
+                    m.setDecodeOverlap(variant ? 2 : 0, variant ? 3 : 0, variant == (state == DType.F32));
                     double tol = state == DType.BF16 ? BF16_STATE_TOLERANCE : tolerance(m);
                     for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
                         assertThat(w.relative()).as(m.tuning() + ", state " + state + ": " + w.where()).isLessThanOrEqualTo(tol);
                     }
+                }
                 }
             }
         }
