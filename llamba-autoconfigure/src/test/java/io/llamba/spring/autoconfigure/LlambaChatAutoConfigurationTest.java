@@ -182,6 +182,16 @@ class LlambaChatAutoConfigurationTest {
     }
 
     @Test
+    void quantizationPropertyQuantizesTheWeightsAtLoad() {
+        withModel().withPropertyValues("spring.ai.llamba.quantization=q8_0").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(Engine.class).modelInfo().details()).containsEntry("weight_format", "q8_0");
+        });
+        withModel().run(context -> assertThat(context.getBean(Engine.class).modelInfo().details())
+                .containsEntry("weight_format", "bf16"));
+    }
+
+    @Test
     void invalidPropertiesFailTheStartupNamingTheProperty() {
         Map<String, String> cases = Map.of(
                 "spring.ai.llamba.threads=-1", "threads",
@@ -191,6 +201,7 @@ class LlambaChatAutoConfigurationTest {
                 "spring.ai.llamba.chat.top-p=2", "topP",
                 "spring.ai.llamba.chat.max-tokens=0", "maxTokens",
                 "spring.ai.llamba.backend=gpu", "spring.ai.llamba.backend",
+                "spring.ai.llamba.quantization=q3_k", "spring.ai.llamba.quantization",
                 "spring.ai.llamba.gpu.state=f16", "spring.ai.llamba.gpu.state");
         cases.forEach((property, named) -> withModel().withPropertyValues(property).run(context -> {
             assertThat(context).as(property).hasFailed();

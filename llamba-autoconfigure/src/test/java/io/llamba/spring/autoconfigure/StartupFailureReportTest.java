@@ -40,7 +40,7 @@ class StartupFailureReportTest {
     void anInvalidValueIsReportedWithItsProperty(CapturedOutput output) {
         assertThatThrownBy(() -> start("spring.ai.llamba.model=/x", "spring.ai.llamba.threads=-1")).isNotNull();
         assertThat(output).contains("APPLICATION FAILED TO START").contains("Property: spring.ai.llamba.threads")
-                .contains("Value: \"-1\"").contains("must be 0 (one per processor) or positive");
+                .contains("Value: \"-1\"").contains("must be 0 (one per physical core) or positive");
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.llamba.engine.hub.PullStrategy;
 import io.llamba.engine.hub.ResolvedModel;
 import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
+import io.llamba.engine.model.Quantization;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -28,7 +29,17 @@ final class CliSupport {
     private CliSupport() {
     }
 
+    /** Help lines for --threads and --quantize, indented like the other options. */
+    static final String LOAD_HELP =
+            "  --threads N        CPU threads (default: one per physical core)\n"
+            + "  --quantize Q       quantize weight matrices at load: none (default), q8_0 or q4_0";
+
     static LoadOptions loadOptions(Options o) {
+        return loadOptions(o, true);
+    }
+
+    /** The load options; {@code --quantize} only when {@code withQuantize} (a command may read it as something else). */
+    static LoadOptions loadOptions(Options o, boolean withQuantize) {
         BackendKind backend;
         try {
             backend = BackendKind.parse(o.string("backend", "auto"));
@@ -37,9 +48,15 @@ final class CliSupport {
         }
         int threads = o.integer("threads", 0);
         if (threads < 0) {
-            throw new UsageException("--threads must be positive (or 0 for all processors), got " + threads);
+            throw new UsageException("--threads must be positive (or 0 for one per physical core), got " + threads);
         }
-        return new LoadOptions(backend, threads, deviceFormat(o, "gpu-weights"), deviceFormat(o, "gpu-state"));
+        Quantization quantization;
+        try {
+            quantization = withQuantize ? Quantization.parse(o.string("quantize", "none")) : Quantization.NONE;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--quantize: " + e.getMessage());
+        }
+        return new LoadOptions(backend, threads, quantization, deviceFormat(o, "gpu-weights"), deviceFormat(o, "gpu-state"));
     }
 
     /** --gpu-weights / --gpu-state: f32 or bf16 (absent: the backend's default). */

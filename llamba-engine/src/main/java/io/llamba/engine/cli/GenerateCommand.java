@@ -35,7 +35,7 @@ final class GenerateCommand implements Command {
         return """
                 Usage: generate [--model M] --prompt TEXT [--system TEXT] [--max-tokens N] [--temperature T] [--seed S]
                                 [--top-k K] [--top-p P] [--min-p P] [--stop TEXT] [--tokenizer FILE] [--raw]
-                                [--threads N] [--backend auto|cpu|cuda] [--pull-strategy S]
+                                [--threads N] [--quantize Q] [--backend auto|cpu|cuda] [--pull-strategy S]
                                 [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Renders the prompt with the Llama 3 chat template, streams the reply to stdout and prints
@@ -57,11 +57,11 @@ final class GenerateCommand implements Command {
                                      its teacher (meta-llama/Llama-3.x-...-Instruct, gated: HF_TOKEN), else
                                      the bundled Llama 3 tokenizer (same vocabulary)
                   --raw              feed the prompt as plain text, without the chat template
-                  --threads N        CPU threads (default: all processors)
+                %s
                   --backend B        auto (default), cpu or cuda
                   --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
                                      F16 as f32)
-                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP);
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP, CliSupport.LOAD_HELP);
     }
 
     @Override

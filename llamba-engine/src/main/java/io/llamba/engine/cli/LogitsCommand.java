@@ -25,7 +25,7 @@ final class LogitsCommand implements Command {
     @Override
     public String help() {
         return """
-                Usage: logits [--model M] --ids 1,2,3 [--all-positions] [--threads N] [--backend auto|cpu|cuda]
+                Usage: logits [--model M] --ids 1,2,3 [--all-positions] [--threads N] [--quantize Q] [--backend auto|cpu|cuda]
                               [--pull-strategy S] [--gpu-weights f32|bf16] [--gpu-state f32|bf16]
 
                 Feeds the token ids to the model in one prefill and prints {"logits": [[...], ...]}:
@@ -36,11 +36,11 @@ final class LogitsCommand implements Command {
                 %s
                   --ids LIST         comma-separated token ids
                   --all-positions    print a row for every position, not only the last
-                  --threads N        CPU threads (default: all processors)
+                %s
                   --backend B        auto (default), cpu or cuda
                   --gpu-weights F    weights on the GPU: f32 or bf16 (default: the checkpoint's,
                                      F16 as f32)
-                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP);
+                  --gpu-state F      SSM state on the GPU: f32 (default) or bf16""".formatted(CliSupport.MODEL_HELP, CliSupport.LOAD_HELP);
     }
 
     @Override

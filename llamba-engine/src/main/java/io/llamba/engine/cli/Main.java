@@ -14,8 +14,8 @@ public final class Main {
 
     private static List<Command> commands() {
         return List.of(new GenerateCommand(), new LogitsCommand(), new PullCommand(), new TokenizeCommand(), new RandomModelCommand(),
-                new BenchTokenizerCommand(), new BenchServingCommand(), new LoadTestCommand(), new EvalDemoCommand(),
-                new HeadToHeadCommand(), new BenchGpuCommand());
+                new BenchTokenizerCommand(), new BenchCommand(), new QuantQualityCommand(), new BenchServingCommand(), new LoadTestCommand(),
+                new EvalDemoCommand(), new HeadToHeadCommand(), new BenchGpuCommand());
     }
 
     public static void main(String[] args) {

@@ -2,109 +2,104 @@ package io.llamba.engine.cpu;
 
 import io.llamba.engine.checkpoint.Floats;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
-
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** IEEE half-precision weights, widened with integer arithmetic (the Vector API has no f16 conversion). */
+/**
+ * IEEE half-precision weights, laid out as {@link Bf16Matrix}: per tile and pair of columns (2c, 2c+1), one int per row
+ * holds column 2c in its low half and 2c+1 in its high half, widened as {@link Half} explains (exact,
+ * infinities and NaNs included).
+ */
 public final class F16Matrix extends CpuMatrix {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Shorts with as many lanes as F has floats, and ints of F's width, for the widening. */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private final MemorySegment data;
 
-    /** 2^112 rescales a half's exponent (bias 15) placed in a float's field (bias 127); subnormals come out right too. */
-    private static final float EXP_ADJUST = 0x1p112f;
-
-    private FloatVector load(long byteOffset) {
-        ShortVector h = ShortVector.fromMemorySegment(S, data, byteOffset, LE);
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector sign = bits.lanewise(VectorOperators.AND, 0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector mag = bits.lanewise(VectorOperators.AND, 0x7fff).lanewise(VectorOperators.LSHL, 13);
-        FloatVector f = mag.reinterpretAsFloats().mul(EXP_ADJUST);
-        // Infinities and NaNs (exponent 31) keep an all-ones exponent.
-        IntVector fbits = f.reinterpretAsInts().blend(mag.lanewise(VectorOperators.OR, 0x7f800000),
-                mag.compare(VectorOperators.GE, 0x0f800000));
-        return fbits.lanewise(VectorOperators.OR, sign).reinterpretAsFloats();
+    F16Matrix(WeightSource src, Arena arena) {
+        super(src, WeightFormat.F16);
+        this.data = arena.allocate((long) tiles * colsPadded * TILE * 2, 64);
     }
 
-    F16Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
-    }
-
-    /** The same summation order as {@link #matmul}, so a row's result does not depend on the batch it is in. */
-    @Override
-    public float dot(int row, float[] x, int xOff) {
-        long base = (long) row * cols * 2;
-        int n = F.loopBound(cols);
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i < n; i += F.length()) {
-            acc = load(base + i * 2L).fma(FloatVector.fromArray(F, x, xOff + i), acc);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < cols; i++) {
-            sum += Floats.f16ToFloat(data.get(Floats.U16, base + i * 2L)) * x[xOff + i];
-        }
-        return sum;
+    /** Byte offset of the int holding columns (2c, 2c+1) of a tile's row {@code lane}. */
+    private long offset(int tile, int c, int lane) {
+        return (((long) tile * (colsPadded / 2) + c) * TILE + lane) * 4;
     }
 
     @Override
-    public void matmul(float[] x, int t, float[] y, int yStride, int rowFrom, int rowTo) {
-        int n = F.loopBound(cols);
-        for (int r = rowFrom; r < rowTo; r++) {
-            long base = (long) r * cols * 2;
-            int s = 0;
-            for (; s + 4 <= t; s += 4) {
-                int x0 = s * cols;
-                int x1 = x0 + cols;
-                int x2 = x1 + cols;
-                int x3 = x2 + cols;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = FloatVector.zero(F);
-                FloatVector a2 = FloatVector.zero(F);
-                FloatVector a3 = FloatVector.zero(F);
-                int i = 0;
-                for (; i < n; i += F.length()) {
-                    FloatVector w = load(base + i * 2L);
-                    a0 = w.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-                    a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-                    a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-                    a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
-                }
-                float s0 = a0.reduceLanes(VectorOperators.ADD);
-                float s1 = a1.reduceLanes(VectorOperators.ADD);
-                float s2 = a2.reduceLanes(VectorOperators.ADD);
-                float s3 = a3.reduceLanes(VectorOperators.ADD);
-                for (; i < cols; i++) {
-                    float w = Floats.f16ToFloat(data.get(Floats.U16, base + i * 2L));
-                    s0 += w * x[x0 + i];
-                    s1 += w * x[x1 + i];
-                    s2 += w * x[x2 + i];
-                    s3 += w * x[x3 + i];
-                }
-                y[s * yStride + r] = s0;
-                y[(s + 1) * yStride + r] = s1;
-                y[(s + 2) * yStride + r] = s2;
-                y[(s + 3) * yStride + r] = s3;
+    public long bytes() {
+        return data.byteSize();
+    }
+
+    @Override
+    void packTile(WeightSource src, int tile, float[] buf) {
+        // The tile is built on the heap and copied in one go: off-heap stores one by one cost more.
+        int[] packed = new int[colsPadded / 2 * TILE];
+        short[] bits = new short[cols];
+        for (int j = 0; j < TILE; j++) {
+            MemorySegment row = src.tileRow(tile, j, PANEL);
+            if (row == null) {
+                continue;
             }
-            for (; s < t; s++) {
-                y[s * yStride + r] = dot(r, x, s * cols);
+            src.readBits(row, bits);
+            for (int c = 0; 2 * c < cols; c++) {
+                int lo = bits[2 * c] & 0xffff;
+                int hi = 2 * c + 1 < cols ? bits[2 * c + 1] & 0xffff : 0;
+                packed[c * TILE + j] = lo | hi << 16;
+            }
+        }
+        MemorySegment.copy(packed, 0, data, I32, offset(tile, 0, 0), packed.length);
+    }
+
+    @Override
+    int decodeBufferFloats() {
+        return tileBufferFloats() + TILE;
+    }
+
+    /**
+     * Widens the tile, then the 1-token kernel of the multi-token path: the same chain of multiply-adds
+     * as several tokens get (F16 is kept exact, not fast).
+     */
+    @Override
+    int decodeTile(MatmulScratch in, int tile, float[] buf) {
+        dequantizeTile(tile, buf);
+        int o = tileBufferFloats();
+        TileKernels.plain1(buf, colsPadded, in.x, 0, buf, o);
+        return o;
+    }
+
+    @Override
+    void dequantizeTile(int tile, float[] buf) {
+        long base = offset(tile, 0, 0);
+        for (int i = 0; i < colsPadded; i += 2) {
+            long off = base + (long) i * TILE * 2;
+            for (int h = 0; h < 4; h++) {
+                // h: (panel 0, column i), (panel 1, i), (panel 0, i+1), (panel 1, i+1); a half in the high bits of each int.
+                IntVector v = IntVector.fromMemorySegment(I, data, off + (h & 1) * PANEL * 4L, LE);
+                IntVector hi = h < 2 ? v.lanewise(VectorOperators.LSHL, 16) : v;
+                IntVector bits = hi.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
+                FloatVector f = bits.reinterpretAsFloats().mul(Half.EXP_ADJUST);
+                // Exponent 31 (infinity, NaN): all ones in float's exponent, mantissa kept.
+                f = f.reinterpretAsInts().blend(bits.lanewise(VectorOperators.OR, 0x7f800000),
+                        hi.lanewise(VectorOperators.AND, 0x7c000000).compare(VectorOperators.EQ, 0x7c000000)).reinterpretAsFloats();
+                f.intoArray(buf, (i + h / 2) * TILE + (h & 1) * PANEL);
             }
         }
     }
 
     @Override
     public void row(int row, float[] out, int outOff) {
-        long base = (long) row * cols * 2;
+        int tile = tileOf(row);
         for (int i = 0; i < cols; i++) {
-            out[outOff + i] = Floats.f16ToFloat(data.get(Floats.U16, base + i * 2L));
+            int v = data.get(I32, offset(tile, i / 2, row % TILE));
+            out[outOff + i] = Float.float16ToFloat((short) ((i & 1) == 0 ? v : v >>> 16));
         }
     }
 }

@@ -66,7 +66,7 @@ public final class LlamaArchitecture implements ModelArchitecture {
     @Override
     public Model load(String name, JsonObject json, Checkpoint checkpoint, LoadOptions options) {
         LlamaConfig config = LlamaConfig.from(json);
-        BackendKind backend = options.backend();
+        BackendKind backend = options.backendToTry();
         if (backend != BackendKind.CPU) {
             CudaAvailability.Status cuda = CudaAvailability.probe();
             if (cuda.available()) {
@@ -85,6 +85,6 @@ public final class LlamaArchitecture implements ModelArchitecture {
                 LOG.log(System.Logger.Level.INFO, "CUDA not used: " + cuda.reason());
             }
         }
-        return new LlamaCpuModel(name, config, checkpoint, options.effectiveThreads());
+        return new LlamaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization());
     }
 }

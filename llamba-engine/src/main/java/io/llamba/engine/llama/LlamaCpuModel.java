@@ -4,13 +4,18 @@ import io.llamba.engine.checkpoint.Checkpoint;
 import io.llamba.engine.checkpoint.TensorInfo;
 import io.llamba.engine.cpu.CpuKernels;
 import io.llamba.engine.cpu.CpuMatrix;
+import io.llamba.engine.cpu.MatmulScratch;
 import io.llamba.engine.cpu.Parallel;
+import io.llamba.engine.cpu.WeightFormat;
+import io.llamba.engine.cpu.WeightSource;
 import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelInfo;
+import io.llamba.engine.model.Quantization;
 import io.llamba.engine.model.StatePool;
 import jdk.incubator.vector.FloatVector;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -21,7 +26,9 @@ import java.util.Map;
  * Llama on the CPU. A forward pass runs a ragged batch of token runs through the layers together:
  * every projection is one matrix-matrix product over all tokens of the pass; RoPE, the KV cache
  * writes and attention run per token (over kv heads in parallel), each token attending to its own
- * sequence's cache up to and including its position.
+ * sequence's cache up to and including its position. Weight matrices are packed at load time into
+ * off-heap memory in the checkpoint's format or a quantized one (the CPU backend's {@link CpuMatrix});
+ * the embedding is read in place from the checkpoint.
  */
 final class LlamaCpuModel implements Model {
     static final int MAX_TOKENS_PER_PASS = LlamaConfig.MAX_ROWS_PER_PASS;
@@ -29,7 +36,11 @@ final class LlamaCpuModel implements Model {
     private final LlamaConfig c;
     private final Checkpoint checkpoint;
     private final Parallel parallel;
-    private final CpuMatrix embedding;
+    /** Off-heap memory of the packed matrices, freed by {@link #close}. */
+    private final Arena weights;
+    private final WeightFormat format;
+    private final MatmulScratch scratch = new MatmulScratch();
+    private final TensorInfo embedding;
     private final CpuMatrix head;
     private final float[] finalNorm;
     private final Layer[] layers;
@@ -67,29 +78,41 @@ final class LlamaCpuModel implements Model {
     private LlamaCpuState[] rowState;
     private int[] rowPos;
 
-    LlamaCpuModel(String name, LlamaConfig c, Checkpoint ck, int threads) {
+    LlamaCpuModel(String name, LlamaConfig c, Checkpoint ck, int threads, Quantization quantization) {
         this.c = c;
         this.checkpoint = ck;
-        this.embedding = CpuMatrix.of(ck.get("model.embed_tokens.weight"));
-        this.head = c.tieWordEmbeddings() ? embedding : CpuMatrix.of(ck.get("lm_head.weight"));
-        this.finalNorm = ck.get("model.norm.weight").toFloatArray();
-        this.layers = new Layer[c.numLayers()];
-        for (int i = 0; i < layers.length; i++) {
-            String p = "model.layers." + i + ".";
-            layers[i] = new Layer(
-                    ck.get(p + "input_layernorm.weight").toFloatArray(),
-                    CpuMatrix.of(ck.get(p + "self_attn.q_proj.weight")),
-                    CpuMatrix.of(ck.get(p + "self_attn.k_proj.weight")),
-                    CpuMatrix.of(ck.get(p + "self_attn.v_proj.weight")),
-                    CpuMatrix.of(ck.get(p + "self_attn.o_proj.weight")),
-                    ck.get(p + "post_attention_layernorm.weight").toFloatArray(),
-                    CpuMatrix.of(ck.get(p + "mlp.gate_proj.weight")),
-                    CpuMatrix.of(ck.get(p + "mlp.up_proj.weight")),
-                    CpuMatrix.of(ck.get(p + "mlp.down_proj.weight")));
+        this.embedding = ck.get("model.embed_tokens.weight");
+        this.format = switch (quantization) {
+            case NONE -> WeightFormat.of(embedding.dtype());
+            case Q8_0 -> WeightFormat.Q8_0;
+            case Q4_0 -> WeightFormat.Q4_0;
+        };
+        this.parallel = new Parallel(threads);
+        this.weights = Arena.ofShared();
+        try {
+            this.head = pack(WeightSource.of(c.tieWordEmbeddings() ? embedding : ck.get("lm_head.weight"), c.vocabSize()));
+            this.finalNorm = ck.get("model.norm.weight").toFloatArray();
+            this.layers = new Layer[c.numLayers()];
+            for (int i = 0; i < layers.length; i++) {
+                String p = "model.layers." + i + ".";
+                layers[i] = new Layer(
+                        ck.get(p + "input_layernorm.weight").toFloatArray(),
+                        pack(WeightSource.of(ck.get(p + "self_attn.q_proj.weight"))),
+                        pack(WeightSource.of(ck.get(p + "self_attn.k_proj.weight"))),
+                        pack(WeightSource.of(ck.get(p + "self_attn.v_proj.weight"))),
+                        pack(WeightSource.of(ck.get(p + "self_attn.o_proj.weight"))),
+                        ck.get(p + "post_attention_layernorm.weight").toFloatArray(),
+                        pack(WeightSource.of(ck.get(p + "mlp.gate_proj.weight"))),
+                        pack(WeightSource.of(ck.get(p + "mlp.up_proj.weight"))),
+                        pack(WeightSource.of(ck.get(p + "mlp.down_proj.weight"))));
+            }
+        } catch (RuntimeException | Error e) {
+            parallel.close();
+            weights.close();
+            throw e;
         }
         this.invFreq = c.inverseFrequencies();
         this.scale = (float) (1.0 / Math.sqrt(c.headDim()));
-        this.parallel = new Parallel(threads);
         long params = ck.tensors().values().stream().mapToLong(TensorInfo::elementCount).sum();
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("num_attention_heads", c.numHeads());
@@ -98,15 +121,26 @@ final class LlamaCpuModel implements Model {
         details.put("intermediate_size", c.intermediateSize());
         details.put("rope", c.rope().describe());
         details.put("tie_word_embeddings", c.tieWordEmbeddings());
-        details.put("weight_dtype", ck.get("model.embed_tokens.weight").dtype().name());
+        details.put("weight_dtype", embedding.dtype().name());
+        details.put("weight_format", format.label());
         details.put("kv_cache", "float32, paged in blocks of " + LlamaCpuStatePool.BLOCK_TOKENS + " positions");
         details.put("kv_cache_bytes_per_token", c.kvBytes(1));
         details.put("threads", threads);
         this.info = new ModelInfo(name, LlamaArchitecture.MODEL_TYPE, c.vocabSize(), c.hiddenSize(), c.numLayers(), params,
                 ck.totalBytes(), c.kvBytes(c.maxPositionEmbeddings()), c.maxPositionEmbeddings(), "cpu",
                 Runtime.getRuntime().availableProcessors() + " processors, " + threads + " threads, "
-                        + System.getProperty("os.arch") + ", " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors",
+                        + System.getProperty("os.arch") + ", " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors, "
+                        + format.label() + " weights",
                 details);
+    }
+
+    private CpuMatrix pack(WeightSource src) {
+        return CpuMatrix.pack(src, format, weights, parallel);
+    }
+
+    /** Y = X·Wᵀ over the pass's t rows, with the model's scratch. */
+    private void matmul(CpuMatrix m, float[] in, int t, float[] out, int stride) {
+        m.matmul(parallel, scratch, in, t, out, stride, false);
     }
 
     @Override
@@ -205,7 +239,7 @@ final class LlamaCpuModel implements Model {
             s.state.ensureCapacity(s.state.position + s.length);
             for (int i = 0; i < s.length; i++) {
                 int r = s.row + i;
-                embedding.row(s.entry.token(s.from + i), x, r * d);
+                CpuKernels.tensorRow(embedding, s.entry.token(s.from + i), d, x, r * d);
                 rowState[r] = s.state;
                 rowPos[r] = s.state.position + i;
             }
@@ -249,9 +283,9 @@ final class LlamaCpuModel implements Model {
         final int kvHeads = c.numKvHeads();
         final int group = c.groupSize();
         norm(l.inNorm, t);
-        l.q.matmul(parallel, xn, t, q, qs);
-        l.k.matmul(parallel, xn, t, k, kvs);
-        l.v.matmul(parallel, xn, t, v, kvs);
+        matmul(l.q, xn, t, q, qs);
+        matmul(l.k, xn, t, k, kvs);
+        matmul(l.v, xn, t, v, kvs);
         parallel.forRange(t, 8, (from, to) -> {
             for (int r = from; r < to; r++) {
                 LlamaCpuKernels.rope(q, r * qs, heads, hd, cos, sin, r * (hd / 2));
@@ -275,7 +309,7 @@ final class LlamaCpuModel implements Model {
                 LlamaCpuKernels.attend(q, off, group, hd, rowState[r], layerIndex, g, n, scale, scores, att, off);
             }
         });
-        l.o.matmul(parallel, att, t, tmp, c.hiddenSize());
+        matmul(l.o, att, t, tmp, c.hiddenSize());
         CpuKernels.add(x, 0, tmp, 0, t * c.hiddenSize());
     }
 
@@ -283,14 +317,14 @@ final class LlamaCpuModel implements Model {
         final int d = c.hiddenSize();
         final int in = c.intermediateSize();
         norm(l.postNorm, t);
-        l.gate.matmul(parallel, xn, t, gateBuf, in);
-        l.up.matmul(parallel, xn, t, upBuf, in);
+        matmul(l.gate, xn, t, gateBuf, in);
+        matmul(l.up, xn, t, upBuf, in);
         parallel.forRange(t, 4, (from, to) -> {
             for (int r = from; r < to; r++) {
                 LlamaCpuKernels.swiglu(gateBuf, r * in, upBuf, r * in, in);
             }
         });
-        l.down.matmul(parallel, gateBuf, t, tmp, d);
+        matmul(l.down, gateBuf, t, tmp, d);
         CpuKernels.add(x, 0, tmp, 0, t * d);
     }
 
@@ -321,7 +355,7 @@ final class LlamaCpuModel implements Model {
         if (logitRows == null || logitRows.length < rows * vocab) {
             logitRows = new float[rows * vocab];
         }
-        head.matmul(parallel, xn, rows, logitRows, vocab);
+        matmul(head, xn, rows, logitRows, vocab);
         r = 0;
         for (Segment s : segments) {
             if (!s.wantsLogits()) {
@@ -340,6 +374,7 @@ final class LlamaCpuModel implements Model {
     @Override
     public void close() {
         parallel.close();
+        weights.close();
         checkpoint.close();
     }
 }

@@ -73,7 +73,7 @@ public final class LlambaArchitecture implements ModelArchitecture {
     @Override
     public Model load(String name, JsonObject json, Checkpoint checkpoint, LoadOptions options) {
         LlambaConfig config = LlambaConfig.from(json);
-        BackendKind backend = options.backend();
+        BackendKind backend = options.backendToTry();
         if (backend != BackendKind.CPU) {
             CudaAvailability.Status cuda = CudaAvailability.probe();
             if (cuda.available()) {
@@ -92,6 +92,6 @@ public final class LlambaArchitecture implements ModelArchitecture {
                 LOG.log(System.Logger.Level.INFO, "CUDA not used: " + cuda.reason());
             }
         }
-        return new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads());
+        return new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization());
     }
 }

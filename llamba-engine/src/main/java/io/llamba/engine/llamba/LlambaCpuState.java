@@ -7,13 +7,16 @@ import java.util.Arrays;
 
 /**
  * One sequence's Llamba state on the CPU, in float32: per layer the conv window (the last K-1 xBC
- * inputs, oldest first, {@code (K-1) × C}) and the SSM state ({@code H × P × N}).
+ * inputs, oldest first, {@code (K-1) × C}) and the SSM state ({@code H × N × P}: per head, per state
+ * index n, the head's P values side by side, which is what the vectorised step streams).
  */
 final class LlambaCpuState implements SequenceState {
     final LlambaConfig config;
     final float[][] conv;
     final float[][] ssm;
     int position;
+    /** The forward pass that last saw this state, to reject a state twice in one batch without a set. */
+    long pass;
     /** Whether a pool has handed this state out and not yet taken it back. */
     boolean leased;
     /** The pool that handed this state out, so a release into another pool is caught. */

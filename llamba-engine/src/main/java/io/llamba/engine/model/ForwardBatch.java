@@ -51,6 +51,11 @@ public final class ForwardBatch {
         return Collections.unmodifiableList(entries);
     }
 
+    /** Entry {@code i}, for walking the batch without an iterator. */
+    public Entry entry(int i) {
+        return entries.get(i);
+    }
+
     public int size() {
         return entries.size();
     }
