@@ -3,8 +3,6 @@ package io.llamba.engine.cpu;
 import io.llamba.engine.checkpoint.Floats;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -24,8 +22,6 @@ import java.nio.ByteOrder;
 public final class Q8Matrix extends CpuMatrix {
     /** Bytes for one panel of quants: as many as F has lanes, at least 64 bits (the smallest vector shape). */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, PANEL * 8)));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
-    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort U16 = Floats.U16;
     /** Bytes of one block of a tile: its scales, then its 32 columns. */
@@ -84,12 +80,12 @@ public final class Q8Matrix extends CpuMatrix {
 
     @Override
     int decodeBufferFloats() {
-        return TILE;
+        return 2 * TILE;
     }
 
     @Override
     int decodePairBufferFloats() {
-        return 4 * TILE;
+        return 8 * TILE;
     }
 
     @Override
@@ -105,13 +101,10 @@ public final class Q8Matrix extends CpuMatrix {
         FloatVector a0 = z, a1 = z;
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
-            // The block's scales, widened as Half explains.
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, 0, 1, TILE, buf, TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, TILE + PANEL);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
@@ -139,31 +132,16 @@ public final class Q8Matrix extends CpuMatrix {
             long rb = ra + tileBytes;
             long rc = ra + 2 * tileBytes;
             long rd = ra + 3 * tileBytes;
-            // The block's scales, widened as Half explains.
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dc0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rc, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dc1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rc + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dd0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rd, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dd1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rd + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, tileBytes, 4, TILE, buf, 4 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 4 * TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 4 * TILE + PANEL);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 4 * TILE + 2 * PANEL);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 4 * TILE + 3 * PANEL);
+            FloatVector dc0 = FloatVector.fromArray(F, buf, 4 * TILE + 4 * PANEL);
+            FloatVector dc1 = FloatVector.fromArray(F, buf, 4 * TILE + 5 * PANEL);
+            FloatVector dd0 = FloatVector.fromArray(F, buf, 4 * TILE + 6 * PANEL);
+            FloatVector dd1 = FloatVector.fromArray(F, buf, 4 * TILE + 7 * PANEL);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
@@ -193,12 +171,10 @@ public final class Q8Matrix extends CpuMatrix {
     void dequantizeTile(int tile, float[] buf) {
         for (int b = 0; b < blocks; b++) {
             long r = blockOffset(tile, b);
-            FloatVector d0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, r, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector d1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, r + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            // The block's scales, widened as Half explains, into the slot of its first column (read before it is overwritten).
+            Half.toFloats(data, r, 0, 1, TILE, buf, b * BLOCK * TILE);
+            FloatVector d0 = FloatVector.fromArray(F, buf, b * BLOCK * TILE);
+            FloatVector d1 = FloatVector.fromArray(F, buf, b * BLOCK * TILE + PANEL);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long off = r + TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 ((FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).intoArray(buf, i * TILE);
@@ -229,18 +205,12 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, rb - ra, 2, TILE, buf, 4 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 4 * TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 4 * TILE + PANEL);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 4 * TILE + 2 * PANEL);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 4 * TILE + 3 * PANEL);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
@@ -276,18 +246,12 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, rb - ra, 2, TILE, buf, 6 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 6 * TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 6 * TILE + PANEL);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 6 * TILE + 2 * PANEL);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 6 * TILE + 3 * PANEL);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
@@ -332,18 +296,12 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, rb - ra, 2, TILE, buf, 8 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 8 * TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 8 * TILE + PANEL);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 8 * TILE + 2 * PANEL);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 8 * TILE + 3 * PANEL);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
