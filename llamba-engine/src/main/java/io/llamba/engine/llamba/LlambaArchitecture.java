@@ -1,14 +1,12 @@
 package io.llamba.engine.llamba;
 
 import io.llamba.engine.checkpoint.Checkpoint;
-import io.llamba.engine.cuda.CudaAvailability;
+import io.llamba.engine.cuda.BackendChoice;
 import io.llamba.engine.cuda.LlambaCudaModel;
 import io.llamba.engine.json.JsonObject;
-import io.llamba.engine.model.BackendKind;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelArchitecture;
-import io.llamba.engine.model.ModelException;
 import io.llamba.engine.model.TensorSpec;
 import io.llamba.engine.model.TensorSpec.Constant;
 import io.llamba.engine.model.TensorSpec.Normal;
@@ -20,7 +18,6 @@ import java.util.List;
 /** The Llamba architecture plugin ({@code model_type} "llamba"). */
 public final class LlambaArchitecture implements ModelArchitecture {
     public static final String MODEL_TYPE = "llamba";
-    private static final System.Logger LOG = System.getLogger(LlambaArchitecture.class.getName());
 
     @Override
     public String modelType() {
@@ -66,32 +63,11 @@ public final class LlambaArchitecture implements ModelArchitecture {
         return specs;
     }
 
-    /**
-     * CPU, CUDA, or for AUTO the CUDA backend when {@link CudaAvailability} finds it usable (else
-     * the CPU, saying why in the log). Asking for CUDA where it cannot run fails with the reason.
-     */
+    /** CPU or CUDA as {@link BackendChoice} decides, as for every architecture. */
     @Override
     public Model load(String name, JsonObject json, Checkpoint checkpoint, LoadOptions options) {
         LlambaConfig config = LlambaConfig.from(json);
-        BackendKind backend = options.backendToTry();
-        if (backend != BackendKind.CPU) {
-            CudaAvailability.Status cuda = CudaAvailability.probe();
-            if (cuda.available()) {
-                try {
-                    return LlambaCudaModel.load(name, json, checkpoint, options);
-                } catch (ModelException e) {
-                    if (backend == BackendKind.CUDA) {
-                        throw e;
-                    }
-                    LOG.log(System.Logger.Level.WARNING, "CUDA backend failed to load " + name + " (" + e.getMessage() + "); using the CPU");
-                }
-            } else if (backend == BackendKind.CUDA) {
-                throw new ModelException("backend cuda was asked for, but CUDA cannot be used here: " + cuda.reason()
-                        + "; use --backend cpu or auto");
-            } else {
-                LOG.log(System.Logger.Level.INFO, "CUDA not used: " + cuda.reason());
-            }
-        }
-        return new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization());
+        return BackendChoice.load(name, options, () -> LlambaCudaModel.load(name, json, checkpoint, options),
+                () -> new LlambaCpuModel(name, config, checkpoint, options.effectiveThreads(), options.quantization()));
     }
 }
