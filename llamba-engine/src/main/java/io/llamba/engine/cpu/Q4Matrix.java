@@ -30,7 +30,6 @@ import java.nio.ByteOrder;
  * step, acc = fma(sum, d_w·d_x, acc): the two paths agree bit for bit.
  */
 public final class Q4Matrix extends CpuMatrix {
-    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int GROUPS = BLOCK / 4;
@@ -146,12 +145,12 @@ public final class Q4Matrix extends CpuMatrix {
 
     @Override
     int decodeBufferFloats() {
-        return TILE;
+        return 2 * TILE;
     }
 
     @Override
     int decodePairBufferFloats() {
-        return 2 * TILE;
+        return 4 * TILE;
     }
 
     @Override
@@ -183,20 +182,11 @@ public final class Q4Matrix extends CpuMatrix {
                 ha = ha.add(wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
             }
             float e = dx[b];
-            // The block's scales, widened as Half explains (inline: a call here costs more than the
-            // conversion), times the activations' scale.
-            IntVector ha0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-            IntVector ma0 = ha0.lanewise(VectorOperators.AND, Half.MAGNITUDE);
-            FloatVector da0 = ma0.add(Half.NORMAL_BIAS).blend(ma0.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            ma0.compare(VectorOperators.LT, 1 << 23))
-                    .lanewise(VectorOperators.OR, ha0.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats().mul(e);
-            IntVector ha1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-            IntVector ma1 = ha1.lanewise(VectorOperators.AND, Half.MAGNITUDE);
-            FloatVector da1 = ma1.add(Half.NORMAL_BIAS).blend(ma1.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            ma1.compare(VectorOperators.LT, 1 << 23))
-                    .lanewise(VectorOperators.OR, ha1.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats().mul(e);
+            // The block's scales, widened as Half explains into buf after the results (a call takes no
+            // vectors), times the activations' scale.
+            Half.toFloats(data, ra, 0, 1, TILE, buf, TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, TILE).mul(e);
+            FloatVector da1 = FloatVector.fromArray(F, buf, TILE + PANEL).mul(e);
             IntVector suma = ha.reinterpretAsInts();
             a0 = ((FloatVector) suma.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da0, a0);
             a1 = ((FloatVector) suma.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da1, a1);
@@ -244,35 +234,16 @@ public final class Q4Matrix extends CpuMatrix {
                 hb = hb.add(wb.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
             }
             float e = dx[b];
-            // The block's scales, widened as Half explains (inline: a call here costs more than the
-            // conversion), times the activations' scale.
-            IntVector ha0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-            IntVector ma0 = ha0.lanewise(VectorOperators.AND, Half.MAGNITUDE);
-            FloatVector da0 = ma0.add(Half.NORMAL_BIAS).blend(ma0.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            ma0.compare(VectorOperators.LT, 1 << 23))
-                    .lanewise(VectorOperators.OR, ha0.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats().mul(e);
-            IntVector ha1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-            IntVector ma1 = ha1.lanewise(VectorOperators.AND, Half.MAGNITUDE);
-            FloatVector da1 = ma1.add(Half.NORMAL_BIAS).blend(ma1.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            ma1.compare(VectorOperators.LT, 1 << 23))
-                    .lanewise(VectorOperators.OR, ha1.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats().mul(e);
+            // The block's scales, widened as Half explains into buf after the results (a call takes no
+            // vectors), times the activations' scale.
+            Half.toFloats(data, ra, tileBytes, 2, TILE, buf, 2 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 2 * TILE).mul(e);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 2 * TILE + PANEL).mul(e);
             IntVector suma = ha.reinterpretAsInts();
             a0 = ((FloatVector) suma.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da0, a0);
             a1 = ((FloatVector) suma.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da1, a1);
-            IntVector hb0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-            IntVector mb0 = hb0.lanewise(VectorOperators.AND, Half.MAGNITUDE);
-            FloatVector db0 = mb0.add(Half.NORMAL_BIAS).blend(mb0.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            mb0.compare(VectorOperators.LT, 1 << 23))
-                    .lanewise(VectorOperators.OR, hb0.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats().mul(e);
-            IntVector hb1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-            IntVector mb1 = hb1.lanewise(VectorOperators.AND, Half.MAGNITUDE);
-            FloatVector db1 = mb1.add(Half.NORMAL_BIAS).blend(mb1.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            mb1.compare(VectorOperators.LT, 1 << 23))
-                    .lanewise(VectorOperators.OR, hb1.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats().mul(e);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 3 * TILE).mul(e);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 3 * TILE + PANEL).mul(e);
             IntVector sumb = hb.reinterpretAsInts();
             b0 = ((FloatVector) sumb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(db0, b0);
             b1 = ((FloatVector) sumb.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(db1, b1);
