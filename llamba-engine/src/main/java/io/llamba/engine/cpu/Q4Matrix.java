@@ -35,6 +35,7 @@ public final class Q4Matrix extends CpuMatrix {
     private static final int GROUPS = BLOCK / 4;
     /** Bytes of one block of a tile: its scales, then its groups. */
     private static final int BLOCK_BYTES = (1 + GROUPS) * TILE * 2;
+    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private final MemorySegment data;
 
     Q4Matrix(WeightSource src, Arena arena) {
@@ -145,12 +146,12 @@ public final class Q4Matrix extends CpuMatrix {
 
     @Override
     int decodeBufferFloats() {
-        return 2 * TILE;
+        return TILE;
     }
 
     @Override
     int decodePairBufferFloats() {
-        return 4 * TILE;
+        return 2 * TILE;
     }
 
     @Override
@@ -182,11 +183,13 @@ public final class Q4Matrix extends CpuMatrix {
                 ha = ha.add(wa.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
             }
             float e = dx[b];
-            // The block's scales, widened as Half explains into buf after the results (a call takes no
-            // vectors), times the activations' scale.
-            Half.toFloats(data, ra, 0, 1, TILE, buf, TILE);
-            FloatVector da0 = FloatVector.fromArray(F, buf, TILE).mul(e);
-            FloatVector da1 = FloatVector.fromArray(F, buf, TILE + PANEL).mul(e);
+            // The block's scales, widened as Half explains, times the activations' scale.
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
             IntVector suma = ha.reinterpretAsInts();
             a0 = ((FloatVector) suma.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da0, a0);
             a1 = ((FloatVector) suma.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da1, a1);
@@ -234,16 +237,22 @@ public final class Q4Matrix extends CpuMatrix {
                 hb = hb.add(wb.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x3));
             }
             float e = dx[b];
-            // The block's scales, widened as Half explains into buf after the results (a call takes no
-            // vectors), times the activations' scale.
-            Half.toFloats(data, ra, tileBytes, 2, TILE, buf, 2 * TILE);
-            FloatVector da0 = FloatVector.fromArray(F, buf, 2 * TILE).mul(e);
-            FloatVector da1 = FloatVector.fromArray(F, buf, 2 * TILE + PANEL).mul(e);
+            // The block's scales, widened as Half explains, times the activations' scale.
+            IntVector sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da0 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sa = (IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector da1 = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
             IntVector suma = ha.reinterpretAsInts();
             a0 = ((FloatVector) suma.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da0, a0);
             a1 = ((FloatVector) suma.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(da1, a1);
-            FloatVector db0 = FloatVector.fromArray(F, buf, 3 * TILE).mul(e);
-            FloatVector db1 = FloatVector.fromArray(F, buf, 3 * TILE + PANEL).mul(e);
+            IntVector sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db0 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
+            sb = (IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector db1 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
+                    .reinterpretAsFloats().mul(Half.EXP_ADJUST).mul(e);
             IntVector sumb = hb.reinterpretAsInts();
             b0 = ((FloatVector) sumb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(db0, b0);
             b1 = ((FloatVector) sumb.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(db1, b1);
