@@ -19,7 +19,7 @@ import java.util.SplittableRandom;
  * Prints the weight bytes per second and what the calling thread allocated in the last round (the
  * kernels should allocate nothing; boxed vectors show up here).
  *
- * <pre>java --add-modules jdk.incubator.vector -cp llamba-engine/target/llamba-engine.jar \
+ * <pre>java --add-modules jdk.incubator.vector [-Dstd=0.02] -cp llamba-engine/target/llamba-engine.jar \
  *      benchmarks/cpu-kernels/MatrixBench.java THREADS TOKENS FORMAT...   (FORMAT: F32 BF16 F16 Q8_0 Q4_0)</pre>
  */
 public class MatrixBench {
@@ -28,11 +28,13 @@ public class MatrixBench {
         int cols = 2048;
         int threads = Integer.parseInt(args[0]);
         int tokens = Integer.parseInt(args[1]);
+        // -Dstd=: the weights' standard deviation. Below about 0.002, Q8_0 and Q4_0 scales are subnormal float16.
+        float std = Float.parseFloat(System.getProperty("std", "0.02"));
         Arena arena = Arena.ofShared();
         MemorySegment bf16 = arena.allocate((long) rows * cols * 2, 64);
         SplittableRandom r = new SplittableRandom(1);
         for (long i = 0; i < (long) rows * cols; i++) {
-            float f = (float) r.nextGaussian() * 0.02f;
+            float f = (float) r.nextGaussian() * std;
             bf16.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(f) >>> 16));
         }
         TensorInfo t = new TensorInfo("w", DType.BF16, new long[]{rows, cols}, null, bf16);

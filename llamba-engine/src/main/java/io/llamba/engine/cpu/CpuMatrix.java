@@ -339,7 +339,8 @@ public abstract sealed class CpuMatrix permits F32Matrix, Bf16Matrix, F16Matrix,
             return;
         }
         if (t <= fewTokens()) {
-            float[] buf = in.parallel.buffer(worker, 2 * t * TILE);
+            // The results of two tiles, then two tiles of scratch (a block's scales).
+            float[] buf = in.parallel.buffer(worker, (2 * t + 2) * TILE);
             for (int tile = from; tile < to; tile += 2) {
                 boolean pair = tile + 1 < to;
                 decodeFew(in, tile, pair ? tile + 1 : tile, t, buf);

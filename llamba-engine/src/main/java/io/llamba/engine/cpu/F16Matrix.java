@@ -85,7 +85,10 @@ public final class F16Matrix extends CpuMatrix {
                 IntVector v = IntVector.fromMemorySegment(I, data, off + (h & 1) * PANEL * 4L, LE);
                 IntVector hi = h < 2 ? v.lanewise(VectorOperators.LSHL, 16) : v;
                 IntVector bits = hi.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK);
-                FloatVector f = bits.reinterpretAsFloats().mul(Half.EXP_ADJUST);
+                IntVector mag = bits.lanewise(VectorOperators.AND, Half.MAGNITUDE);
+                FloatVector f = mag.add(Half.NORMAL_BIAS).blend(mag.add(Half.SUBNORMAL_BIAS).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
+                                mag.compare(VectorOperators.LT, 1 << 23))
+                        .lanewise(VectorOperators.OR, bits.lanewise(VectorOperators.AND, Half.SIGN)).reinterpretAsFloats();
                 // Exponent 31 (infinity, NaN): all ones in float's exponent, mantissa kept.
                 f = f.reinterpretAsInts().blend(bits.lanewise(VectorOperators.OR, 0x7f800000),
                         hi.lanewise(VectorOperators.AND, 0x7c000000).compare(VectorOperators.EQ, 0x7c000000)).reinterpretAsFloats();

@@ -3,8 +3,6 @@ package io.llamba.engine.cpu;
 import io.llamba.engine.checkpoint.Floats;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,24 +16,29 @@ import java.nio.ByteOrder;
  * Q8_0 weights (ggml semantics): per row and block of 32 columns a scale d = max|w|/127, rounded to
  * float16, and the values q = round(w/d) in int8; a weight is q·d. Layout, per tile and block, one
  * record read front to back: the 2P scales (float16, in row order), then per column the tile's rows
- * side by side, one byte each. Both product paths widen a weight to float(q)·d (an exact product) and
- * sum one chain of fused multiply-adds per output, so several tokens use the plain kernels.
+ * side by side, one byte each. Every path computes an output as ggml does: per block, c = Σ float(q)·x
+ * as a chain of fused multiply-adds over the block's 32 columns, then acc = fma(c, d, acc), in column
+ * order. The scale is applied once per block instead of once per weight (one vector operation fewer
+ * per 16 weights, in loops that are bound by the vector units), and several tokens use the blocked
+ * kernels of Q4_0 with an activation scale of 1.
  */
 public final class Q8Matrix extends CpuMatrix {
     /** Bytes for one panel of quants: as many as F has lanes, at least 64 bits (the smallest vector shape). */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, PANEL * 8)));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
-    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort U16 = Floats.U16;
     /** Bytes of one block of a tile: its scales, then its 32 columns. */
     private static final int BLOCK_BYTES = TILE * 2 + BLOCK * TILE;
     private final MemorySegment data;
+    /** A scale of 1 per block: the activations' "scales" for the blocked kernels, which Q8_0 does not quantize. */
+    private final float[] ones;
 
     Q8Matrix(WeightSource src, Arena arena) {
         super(src, WeightFormat.Q8_0);
         // Slack at the end: a vector load of a panel may be wider than the panel (64-bit minimum).
         this.data = arena.allocate((long) tiles * blocks * BLOCK_BYTES + 64, 64);
+        this.ones = new float[blocks];
+        java.util.Arrays.fill(ones, 1f);
     }
 
     /** Byte offset of block {@code block} of {@code tile}: its scales; column i of the block follows at {@code + 2·TILE + i·TILE}. */
@@ -84,12 +87,12 @@ public final class Q8Matrix extends CpuMatrix {
 
     @Override
     int decodeBufferFloats() {
-        return TILE;
+        return 2 * TILE;
     }
 
     @Override
     int decodePairBufferFloats() {
-        return 4 * TILE;
+        return 8 * TILE;
     }
 
     @Override
@@ -97,7 +100,7 @@ public final class Q8Matrix extends CpuMatrix {
         return 4;
     }
 
-    /** One token times one tile: a weight is float(q)·d, then one chain of multiply-adds per output. */
+    /** One token times one tile: per block the chain of float(q)·x, then times the block's scale (see the class comment). */
     @Override
     int decodeTile(MatmulScratch in, int tile, float[] buf) {
         float[] x = in.x;
@@ -105,22 +108,20 @@ public final class Q8Matrix extends CpuMatrix {
         FloatVector a0 = z, a1 = z;
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
-            // The block's scales, widened as Half explains.
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector c0 = z, c1 = z;
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1).fma(xv, a1);
+                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, c0);
+                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, c1);
             }
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, 0, 1, TILE, buf, TILE);
+            a0 = c0.fma(FloatVector.fromArray(F, buf, TILE), a0);
+            a1 = c1.fma(FloatVector.fromArray(F, buf, TILE + PANEL), a1);
         }
         a0.intoArray(buf, 0);
-        a1.intoArray(buf, 0 + PANEL);
+        a1.intoArray(buf, PANEL);
         return 0;
     }
 
@@ -139,48 +140,34 @@ public final class Q8Matrix extends CpuMatrix {
             long rb = ra + tileBytes;
             long rc = ra + 2 * tileBytes;
             long rd = ra + 3 * tileBytes;
-            // The block's scales, widened as Half explains.
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dc0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rc, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dc1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rc + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dd0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rd, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector dd1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rd + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector sa0 = z, sa1 = z, sb0 = z, sb1 = z, sc0 = z, sc1 = z, sd0 = z, sd1 = z;
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1).fma(xv, a1);
-                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0).fma(xv, b0);
-                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1).fma(xv, b1);
-                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dc0).fma(xv, c0);
-                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dc1).fma(xv, c1);
-                d0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dd0).fma(xv, d0);
-                d1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(dd1).fma(xv, d1);
+                sa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sa0);
+                sa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sa1);
+                sb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sb0);
+                sb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sb1);
+                sc0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sc0);
+                sc1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sc1);
+                sd0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sd0);
+                sd1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sd1);
             }
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, tileBytes, 4, TILE, buf, 4 * TILE);
+            a0 = sa0.fma(FloatVector.fromArray(F, buf, 4 * TILE), a0);
+            a1 = sa1.fma(FloatVector.fromArray(F, buf, 4 * TILE + PANEL), a1);
+            b0 = sb0.fma(FloatVector.fromArray(F, buf, 5 * TILE), b0);
+            b1 = sb1.fma(FloatVector.fromArray(F, buf, 5 * TILE + PANEL), b1);
+            c0 = sc0.fma(FloatVector.fromArray(F, buf, 6 * TILE), c0);
+            c1 = sc1.fma(FloatVector.fromArray(F, buf, 6 * TILE + PANEL), c1);
+            d0 = sd0.fma(FloatVector.fromArray(F, buf, 7 * TILE), d0);
+            d1 = sd1.fma(FloatVector.fromArray(F, buf, 7 * TILE + PANEL), d1);
         }
-        a0.intoArray(buf, 0);
-        a1.intoArray(buf, 0 + PANEL);
-        b0.intoArray(buf, TILE);
-        b1.intoArray(buf, TILE + PANEL);
+        a0.intoArray(buf, 0 * TILE);
+        a1.intoArray(buf, 0 * TILE + PANEL);
+        b0.intoArray(buf, 1 * TILE);
+        b1.intoArray(buf, 1 * TILE + PANEL);
         c0.intoArray(buf, 2 * TILE);
         c1.intoArray(buf, 2 * TILE + PANEL);
         d0.intoArray(buf, 3 * TILE);
@@ -188,37 +175,52 @@ public final class Q8Matrix extends CpuMatrix {
         return 0;
     }
 
-    /** Widens a tile to float(q)·d, the same products as decoding forms, for the plain kernels. */
+    /**
+     * Widens a tile to float(q) and, after the columns, its scales (as Q4_0 does), for the blocked
+     * kernels, which form the same block sums and scaled totals as decoding.
+     */
     @Override
     void dequantizeTile(int tile, float[] buf) {
+        int so = colsPadded * TILE;
         for (int b = 0; b < blocks; b++) {
             long r = blockOffset(tile, b);
-            FloatVector d0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, r, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector d1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, r + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long off = r + TILE * 2 + (long) (i - b * BLOCK) * TILE;
-                ((FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).intoArray(buf, i * TILE);
-                ((FloatVector) ByteVector.fromMemorySegment(B, data, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1)
-                        .intoArray(buf, i * TILE + PANEL);
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(buf, i * TILE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, off + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(buf, i * TILE + PANEL);
             }
+            Half.toFloats(data, r, buf, so + b * TILE, TILE);
         }
     }
 
     @Override
+    int tileBufferFloats() {
+        return colsPadded * TILE + blocks * TILE;
+    }
+
+    @Override
+    int maxTokens() {
+        return TileKernels.MAX_BLOCKED_TOKENS;
+    }
+
+    /** The blocked kernel with the raw activations and a scale of 1 for every block: fma(c, d·1, acc) = fma(c, d, acc). */
+    @Override
+    void tileKernel(MatmulScratch in, int tile, int tokens, int s, float[] buf, float[] out, int o) {
+        TileKernels.blocked(tokens, buf, colsPadded, colsPadded * TILE, in.x, s * colsPadded, ones, 0, 0, out, o);
+    }
+
+    /** 2 and 3 tokens: block sums and totals of 2 tiles × 2 panels × t tokens fit in registers; 4 would not (32). */
+    @Override
     int fewTokens() {
-        return 4;
+        return 3;
     }
 
     @Override
     void decodeFew(MatmulScratch in, int tile, int second, int t, float[] buf) {
-        switch (t) {
-            case 2 -> few2(in.x, in.stride, tile, second, buf);
-            case 3 -> few3(in.x, in.stride, tile, second, buf);
-            default -> few4(in.x, in.stride, tile, second, buf);
+        if (t == 2) {
+            few2(in.x, in.stride, tile, second, buf);
+        } else {
+            few3(in.x, in.stride, tile, second, buf);
         }
     }
 
@@ -229,43 +231,46 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector sa00 = z, sa01 = z, sa10 = z, sa11 = z, sb00 = z, sb01 = z, sb10 = z, sb11 = z;
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
-                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
-                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1);
-                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0);
-                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1);
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
                 FloatVector x0 = FloatVector.broadcast(F, x[i]);
-                aa00 = wa0.fma(x0, aa00);
-                aa10 = wa1.fma(x0, aa10);
-                ab00 = wb0.fma(x0, ab00);
-                ab10 = wb1.fma(x0, ab10);
+                sa00 = wa0.fma(x0, sa00);
+                sa10 = wa1.fma(x0, sa10);
+                sb00 = wb0.fma(x0, sb00);
+                sb10 = wb1.fma(x0, sb10);
                 FloatVector x1 = FloatVector.broadcast(F, x[1 * xs + i]);
-                aa01 = wa0.fma(x1, aa01);
-                aa11 = wa1.fma(x1, aa11);
-                ab01 = wb0.fma(x1, ab01);
-                ab11 = wb1.fma(x1, ab11);
+                sa01 = wa0.fma(x1, sa01);
+                sa11 = wa1.fma(x1, sa11);
+                sb01 = wb0.fma(x1, sb01);
+                sb11 = wb1.fma(x1, sb11);
             }
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, rb - ra, 2, TILE, buf, 4 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 4 * TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 4 * TILE + PANEL);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 4 * TILE + 2 * PANEL);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 4 * TILE + 3 * PANEL);
+            aa00 = sa00.fma(da0, aa00);
+            aa01 = sa01.fma(da0, aa01);
+            aa10 = sa10.fma(da1, aa10);
+            aa11 = sa11.fma(da1, aa11);
+            ab00 = sb00.fma(db0, ab00);
+            ab01 = sb01.fma(db0, ab01);
+            ab10 = sb10.fma(db1, ab10);
+            ab11 = sb11.fma(db1, ab11);
         }
         aa00.intoArray(buf, (0) * TILE);
-        aa10.intoArray(buf, (0) * TILE + PANEL);
         aa01.intoArray(buf, (1) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
         aa11.intoArray(buf, (1) * TILE + PANEL);
         ab00.intoArray(buf, (2) * TILE);
-        ab10.intoArray(buf, (2) * TILE + PANEL);
         ab01.intoArray(buf, (3) * TILE);
+        ab10.intoArray(buf, (2) * TILE + PANEL);
         ab11.intoArray(buf, (3) * TILE + PANEL);
     }
 
@@ -276,120 +281,61 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
+            FloatVector sa00 = z, sa01 = z, sa02 = z, sa10 = z, sa11 = z, sa12 = z, sb00 = z, sb01 = z, sb02 = z, sb10 = z, sb11 = z, sb12 = z;
             for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
                 long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
-                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
-                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1);
-                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0);
-                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1);
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
                 FloatVector x0 = FloatVector.broadcast(F, x[i]);
-                aa00 = wa0.fma(x0, aa00);
-                aa10 = wa1.fma(x0, aa10);
-                ab00 = wb0.fma(x0, ab00);
-                ab10 = wb1.fma(x0, ab10);
+                sa00 = wa0.fma(x0, sa00);
+                sa10 = wa1.fma(x0, sa10);
+                sb00 = wb0.fma(x0, sb00);
+                sb10 = wb1.fma(x0, sb10);
                 FloatVector x1 = FloatVector.broadcast(F, x[1 * xs + i]);
-                aa01 = wa0.fma(x1, aa01);
-                aa11 = wa1.fma(x1, aa11);
-                ab01 = wb0.fma(x1, ab01);
-                ab11 = wb1.fma(x1, ab11);
+                sa01 = wa0.fma(x1, sa01);
+                sa11 = wa1.fma(x1, sa11);
+                sb01 = wb0.fma(x1, sb01);
+                sb11 = wb1.fma(x1, sb11);
                 FloatVector x2 = FloatVector.broadcast(F, x[2 * xs + i]);
-                aa02 = wa0.fma(x2, aa02);
-                aa12 = wa1.fma(x2, aa12);
-                ab02 = wb0.fma(x2, ab02);
-                ab12 = wb1.fma(x2, ab12);
+                sa02 = wa0.fma(x2, sa02);
+                sa12 = wa1.fma(x2, sa12);
+                sb02 = wb0.fma(x2, sb02);
+                sb12 = wb1.fma(x2, sb12);
             }
+            // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
+            Half.toFloats(data, ra, rb - ra, 2, TILE, buf, 6 * TILE);
+            FloatVector da0 = FloatVector.fromArray(F, buf, 6 * TILE);
+            FloatVector da1 = FloatVector.fromArray(F, buf, 6 * TILE + PANEL);
+            FloatVector db0 = FloatVector.fromArray(F, buf, 6 * TILE + 2 * PANEL);
+            FloatVector db1 = FloatVector.fromArray(F, buf, 6 * TILE + 3 * PANEL);
+            aa00 = sa00.fma(da0, aa00);
+            aa01 = sa01.fma(da0, aa01);
+            aa02 = sa02.fma(da0, aa02);
+            aa10 = sa10.fma(da1, aa10);
+            aa11 = sa11.fma(da1, aa11);
+            aa12 = sa12.fma(da1, aa12);
+            ab00 = sb00.fma(db0, ab00);
+            ab01 = sb01.fma(db0, ab01);
+            ab02 = sb02.fma(db0, ab02);
+            ab10 = sb10.fma(db1, ab10);
+            ab11 = sb11.fma(db1, ab11);
+            ab12 = sb12.fma(db1, ab12);
         }
         aa00.intoArray(buf, (0) * TILE);
-        aa10.intoArray(buf, (0) * TILE + PANEL);
         aa01.intoArray(buf, (1) * TILE);
-        aa11.intoArray(buf, (1) * TILE + PANEL);
         aa02.intoArray(buf, (2) * TILE);
+        aa10.intoArray(buf, (0) * TILE + PANEL);
+        aa11.intoArray(buf, (1) * TILE + PANEL);
         aa12.intoArray(buf, (2) * TILE + PANEL);
         ab00.intoArray(buf, (3) * TILE);
-        ab10.intoArray(buf, (3) * TILE + PANEL);
         ab01.intoArray(buf, (4) * TILE);
-        ab11.intoArray(buf, (4) * TILE + PANEL);
         ab02.intoArray(buf, (5) * TILE);
+        ab10.intoArray(buf, (3) * TILE + PANEL);
+        ab11.intoArray(buf, (4) * TILE + PANEL);
         ab12.intoArray(buf, (5) * TILE + PANEL);
     }
-
-    /** 4 tokens times tiles {@code tile} and {@code second}, weights streamed once (see {@link CpuMatrix#decodeFew}). */
-    private void few4(float[] x, int xs, int tile, int second, float[] buf) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector aa00 = z, aa01 = z, aa02 = z, aa03 = z, aa10 = z, aa11 = z, aa12 = z, aa13 = z, ab00 = z, ab01 = z, ab02 = z, ab03 = z, ab10 = z, ab11 = z, ab12 = z, ab13 = z;
-        for (int b = 0; b < blocks; b++) {
-            long ra = blockOffset(tile, b);
-            long rb = blockOffset(second, b);
-            FloatVector da0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector da1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, ra + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db0 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            FloatVector db1 = ((IntVector) ShortVector.fromMemorySegment(SH, data, rb + PANEL * 2, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.AND, Half.MASK)
-                    .reinterpretAsFloats().mul(Half.EXP_ADJUST);
-            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
-                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
-                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da0);
-                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(da1);
-                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db0);
-                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).mul(db1);
-                FloatVector x0 = FloatVector.broadcast(F, x[i]);
-                aa00 = wa0.fma(x0, aa00);
-                aa10 = wa1.fma(x0, aa10);
-                ab00 = wb0.fma(x0, ab00);
-                ab10 = wb1.fma(x0, ab10);
-                FloatVector x1 = FloatVector.broadcast(F, x[1 * xs + i]);
-                aa01 = wa0.fma(x1, aa01);
-                aa11 = wa1.fma(x1, aa11);
-                ab01 = wb0.fma(x1, ab01);
-                ab11 = wb1.fma(x1, ab11);
-                FloatVector x2 = FloatVector.broadcast(F, x[2 * xs + i]);
-                aa02 = wa0.fma(x2, aa02);
-                aa12 = wa1.fma(x2, aa12);
-                ab02 = wb0.fma(x2, ab02);
-                ab12 = wb1.fma(x2, ab12);
-                FloatVector x3 = FloatVector.broadcast(F, x[3 * xs + i]);
-                aa03 = wa0.fma(x3, aa03);
-                aa13 = wa1.fma(x3, aa13);
-                ab03 = wb0.fma(x3, ab03);
-                ab13 = wb1.fma(x3, ab13);
-            }
-        }
-        aa00.intoArray(buf, (0) * TILE);
-        aa10.intoArray(buf, (0) * TILE + PANEL);
-        aa01.intoArray(buf, (1) * TILE);
-        aa11.intoArray(buf, (1) * TILE + PANEL);
-        aa02.intoArray(buf, (2) * TILE);
-        aa12.intoArray(buf, (2) * TILE + PANEL);
-        aa03.intoArray(buf, (3) * TILE);
-        aa13.intoArray(buf, (3) * TILE + PANEL);
-        ab00.intoArray(buf, (4) * TILE);
-        ab10.intoArray(buf, (4) * TILE + PANEL);
-        ab01.intoArray(buf, (5) * TILE);
-        ab11.intoArray(buf, (5) * TILE + PANEL);
-        ab02.intoArray(buf, (6) * TILE);
-        ab12.intoArray(buf, (6) * TILE + PANEL);
-        ab03.intoArray(buf, (7) * TILE);
-        ab13.intoArray(buf, (7) * TILE + PANEL);
-    }
-
 
     @Override
     public void row(int row, float[] out, int outOff) {
