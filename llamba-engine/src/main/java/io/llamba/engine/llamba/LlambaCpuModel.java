@@ -133,7 +133,7 @@ final class LlambaCpuModel implements Model {
         details.put("d_conv", c.dConv());
         details.put("intermediate_size", c.intermediateSize());
         details.put("tie_embeddings", c.tieEmbeddings());
-        details.put("checkpoint_dtype", embedding.dtype().name());
+        details.put("weight_dtype", embedding.dtype().name());
         details.put("weight_format", format.label());
         details.put("pack_seconds", packNanos / 1e9);
         // For benchmarks: what one token costs. A token reads every packed matrix once (and one

@@ -69,6 +69,7 @@ class BenchServingCommandTest {
         }
         assertThat(turns).as(r.out()).isEqualTo(3);
         assertThat(r.out()).contains("replies identical with and without the cache: 3 of 3 turns");
+        assertThat(r.out()).as("the model line names the checkpoint's dtype").containsPattern("(?m)^model: \\S+ \\((F32|BF16|F16)\\)");
     }
 
     @Test
