@@ -116,7 +116,7 @@ public final class WeightSource {
                 MemorySegment.copy(row, Floats.U16, 0, bits, 0, cols);
                 boolean bf16 = dtype() == DType.BF16;
                 for (int i = 0; i < cols; i++) {
-                    out[i] = bf16 ? Float.intBitsToFloat(bits[i] << 16) : Float.float16ToFloat(bits[i]);
+                    out[i] = bf16 ? Floats.bf16ToFloat(bits[i]) : Floats.f16ToFloat(bits[i]);
                 }
             }
             default -> throw new IllegalStateException();
