@@ -19,12 +19,16 @@ import java.util.SplittableRandom;
  * Prints the weight bytes per second and what the calling thread allocated in the last round (the
  * kernels should allocate nothing; boxed vectors show up here).
  *
+ * <p>-Drows=, -Dcount=, -Drounds= change the matrices' rows, their number and the rounds: with
+ * {@code -Drows=256 -Dcount=1 -Drounds=20000} the weights (at most 1 MB) stay in the core's L2, so the
+ * figure is the kernel's arithmetic rate with memory out of the way (docs/benchmarks/cpu.md).
+ *
  * <pre>java --add-modules jdk.incubator.vector [-Dstd=0.02] -cp llamba-engine/target/llamba-engine.jar \
  *      benchmarks/cpu-kernels/MatrixBench.java THREADS TOKENS FORMAT...   (FORMAT: F32 BF16 F16 Q8_0 Q4_0)</pre>
  */
 public class MatrixBench {
     public static void main(String[] args) {
-        int rows = 8192;
+        int rows = Integer.getInteger("rows", 8192);
         int cols = 2048;
         int threads = Integer.parseInt(args[0]);
         int tokens = Integer.parseInt(args[1]);
@@ -47,14 +51,14 @@ public class MatrixBench {
         try (Parallel p = new Parallel(threads)) {
             for (int k = 2; k < args.length; k++) {
                 WeightFormat f = WeightFormat.valueOf(args[k]);
-                CpuMatrix[] ms = new CpuMatrix[24];
+                CpuMatrix[] ms = new CpuMatrix[Integer.getInteger("count", 24)];
                 for (int c = 0; c < ms.length; c++) {
                     ms[c] = CpuMatrix.pack(WeightSource.of(t), f, arena, p);
                 }
                 MatmulScratch s = new MatmulScratch();
                 double best = 0;
                 long allocated = 0;
-                for (int round = 0; round < 15; round++) {
+                for (int round = 0; round < Integer.getInteger("rounds", 15); round++) {
                     long a0 = mx.getCurrentThreadAllocatedBytes();
                     long t0 = System.nanoTime();
                     for (CpuMatrix m : ms) {
@@ -64,7 +68,7 @@ public class MatrixBench {
                     allocated = mx.getCurrentThreadAllocatedBytes() - a0;
                     best = Math.max(best, ms.length * ms[0].bytes() / sec / 1e9);
                 }
-                System.out.printf(Locale.ROOT, "%s, %d token(s), %d threads: %.1f GB/s of weights (%.1f G weights/s); the caller allocated %d bytes in the last round%n",
+                System.out.printf(Locale.ROOT, "%s, %d token(s), %d threads: %.1f GB/s of weights (%.3f G weights/s); the caller allocated %d bytes in the last round%n",
                         f.label(), tokens, threads, best, best * 1e9 / ms[0].bytes() * rows * cols / 1e9, allocated);
             }
         }
