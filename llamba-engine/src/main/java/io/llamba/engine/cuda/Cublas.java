@@ -35,6 +35,8 @@ final class Cublas {
     private final MethodHandle setWorkspace;
     private final MethodHandle gemmEx;
     private final MethodHandle getVersion;
+    /** cublasSetSmCountTarget, or null in a cuBLAS without it (before 11.3). */
+    private final MethodHandle setSmCountTarget;
     /** Host scalars 1.0f and 0.0f/1.0f for alpha and beta (pointer mode host: read at call time). */
     private final MemorySegment one;
     private final MemorySegment zero;
@@ -47,6 +49,8 @@ final class Cublas {
         setStream = linker.downcallHandle(find(lib, "cublasSetStream_v2"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         setWorkspace = linker.downcallHandle(find(lib, "cublasSetWorkspace_v2"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         getVersion = linker.downcallHandle(find(lib, "cublasGetVersion_v2"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        setSmCountTarget = lib.find("cublasSetSmCountTarget")
+                .map(f -> linker.downcallHandle(f, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT))).orElse(null);
         gemmEx = linker.downcallHandle(find(lib, "cublasGemmEx"), FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
@@ -141,6 +145,24 @@ final class Cublas {
             check((int) setStream.invokeExact(handle, MemorySegment.ofAddress(stream)), "cublasSetStream");
             check((int) setWorkspace.invokeExact(handle, MemorySegment.ofAddress(workspace), workspaceBytes), "cublasSetWorkspace");
             return handle;
+        } catch (CudaException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new CudaException("cuBLAS call failed: " + t, t);
+        }
+    }
+
+    /**
+     * Products on {@code handle} from now on use at most {@code sms} multiprocessors (0: all), so that
+     * kernels of another stream can run beside them; false where this cuBLAS cannot.
+     */
+    boolean setSmCountTarget(MemorySegment handle, int sms) {
+        if (setSmCountTarget == null) {
+            return false;
+        }
+        try {
+            check((int) setSmCountTarget.invokeExact(handle, sms), "cublasSetSmCountTarget");
+            return true;
         } catch (CudaException e) {
             throw e;
         } catch (Throwable t) {

@@ -456,6 +456,14 @@ public final class CudaDevice implements Device {
     }
 
     @Override
+    public void setGemmSmTarget(int sms) {
+        cublas.setSmCountTarget(cublasHandle, sms);
+        if (sideHandle != null) {
+            cublas.setSmCountTarget(sideHandle, sms);
+        }
+    }
+
+    @Override
     public void synchronize() {
         current = stream;
         int rs = cuStreamSynchronize(side);

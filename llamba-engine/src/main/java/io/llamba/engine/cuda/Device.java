@@ -93,6 +93,14 @@ public interface Device extends AutoCloseable {
     default void waitForOtherStream() {
     }
 
+    /**
+     * Matrix products queued from now on (on either stream) use at most {@code sms} multiprocessors, 0
+     * for all of them, leaving the rest to kernels of the other stream. A hint: where the library or
+     * device cannot, nothing changes.
+     */
+    default void setGemmSmTarget(int sms) {
+    }
+
     /** Records what {@code body} queues as a graph, without running it. */
     Graph capture(Runnable body);
 

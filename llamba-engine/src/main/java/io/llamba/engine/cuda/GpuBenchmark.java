@@ -359,16 +359,23 @@ public final class GpuBenchmark {
      * The large-batch decode step's device time with its launch choices varied, in the same run:
      * one stream with the conv step separate (as before the two-stream split) or fused into the
      * per-head state update, and two half-batches on two streams, started 0, 2 or 6 launch groups
-     * apart (the two-stream split is off by default: it measured slower). Restores the defaults.
+     * apart (the two-stream split is off by default: it measured slower), also with the products
+     * limited to 7/8, 3/4 or 2/3 of the SMs so that the other half's state update has SMs of its
+     * own. Restores the defaults.
      */
     private Map<String, Object> decodeVariants(LlambaCudaModel m, StatePool pool, int b) {
         Map<String, Object> v = new LinkedHashMap<>();
-        Object[][] variants = {{"one stream, conv separate", 0, 0, false}, {"one stream, conv fused", 0, 0, true},
-                {"two streams, stagger 0", 1, 0, true}, {"two streams, stagger 2", 1, 2, true}, {"two streams, stagger 6", 1, 6, true},
-                {"two streams, stagger 2, conv separate", 1, 2, false}};
+        int sms = m.device().multiprocessors();
+        Object[][] variants = {{"one stream, conv separate", 0, 0, false, 0}, {"one stream, conv fused", 0, 0, true, 0},
+                {"two streams, stagger 0", 1, 0, true, 0}, {"two streams, stagger 2", 1, 2, true, 0}, {"two streams, stagger 6", 1, 6, true, 0},
+                {"two streams, stagger 2, conv separate", 1, 2, false, 0},
+                {"two streams, stagger 0, products on " + (sms - sms / 8) + " SMs", 1, 0, true, sms - sms / 8},
+                {"two streams, stagger 2, products on " + (sms - sms / 8) + " SMs", 1, 2, true, sms - sms / 8},
+                {"two streams, stagger 2, products on " + (sms - sms / 4) + " SMs", 1, 2, true, sms - sms / 4},
+                {"two streams, stagger 2, products on " + (sms - sms / 3) + " SMs", 1, 2, true, sms - sms / 3}};
         StringBuilder line = new StringBuilder("        (device ms/step:");
         for (Object[] x : variants) {
-            m.setDecodeOverlap((int) x[1] == 0 ? 0 : 256, (int) x[2], (boolean) x[3]);
+            m.setDecodeOverlap((int) x[1] == 0 ? 0 : 256, (int) x[2], (boolean) x[3], (int) x[4]);
             decode(m, pool, b, 4);
             float ms = m.replayMillis(b, 10);
             v.put((String) x[0], (double) ms);

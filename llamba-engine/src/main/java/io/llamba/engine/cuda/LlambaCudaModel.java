@@ -54,6 +54,8 @@ public final class LlambaCudaModel extends CudaModel {
     private int overlapRows = Integer.MAX_VALUE;
     /** Launch groups of the first half queued before the second half starts. */
     private int overlapStagger = 2;
+    /** Multiprocessors the products of a two-stream decode pass may use (0: all), leaving the rest to the other half's state update. */
+    private int overlapGemmSms;
     /** The split decode step with the conv fused into the per-head kernel (when every head has its own qk group). */
     private boolean fuseConv = true;
     private final int headsSmem;
@@ -365,6 +367,7 @@ public final class LlambaCudaModel extends CudaModel {
             List<Runnable> second = decodeGroups(m, a, t - a, sample);
             int lead = Math.min(overlapStagger, first.size());
             try {
+                dev.setGemmSmTarget(overlapGemmSms);
                 first.subList(0, lead).forEach(Runnable::run);
                 dev.useSideStream(true);
                 dev.waitForOtherStream();
@@ -374,6 +377,7 @@ public final class LlambaCudaModel extends CudaModel {
                 dev.waitForOtherStream();
             } finally {
                 dev.useSideStream(false);
+                dev.setGemmSmTarget(0);
             }
         } else {
             decodeGroups(m, 0, t, sample).forEach(Runnable::run);
@@ -463,9 +467,19 @@ public final class LlambaCudaModel extends CudaModel {
      * conv step fused into the per-head state update. Drops the captured graphs.
      */
     void setDecodeOverlap(int rows, int stagger, boolean fuse) {
+        setDecodeOverlap(rows, stagger, fuse, 0);
+    }
+
+    /**
+     * {@link #setDecodeOverlap(int, int, boolean)}, the two halves' products limited to {@code gemmSms}
+     * multiprocessors (0: all): cuBLAS's products otherwise fill every SM, and the other half's state
+     * update can only run between them.
+     */
+    void setDecodeOverlap(int rows, int stagger, boolean fuse, int gemmSms) {
         try (Device.Scope _ = dev.enter()) {
             overlapRows = rows <= 0 ? Integer.MAX_VALUE : rows;
             overlapStagger = Math.max(0, stagger);
+            overlapGemmSms = Math.max(0, gemmSms);
             fuseConv = fuse;
             dropGraphs();
         }
@@ -474,7 +488,8 @@ public final class LlambaCudaModel extends CudaModel {
     String tuning() {
         return gemvTuning() + "; split decode step from " + splitStepRows + " rows"
                 + (fuseConv ? " (conv fused)" : "") + "; two streams from "
-                + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger);
+                + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger
+                + (overlapGemmSms > 0 ? ", products on " + overlapGemmSms + " SMs" : ""));
     }
 
     /**
