@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 
 /**
@@ -337,6 +338,89 @@ abstract class CudaModel implements Model, DeviceSampling {
     }
 
     // ------------------------------------------------------------------ metadata shared by every architecture
+
+    /**
+     * Where a pass's metadata lies for {@code n} rows from {@code base}: each row's token first; then
+     * the architecture's own int fields, {@code n} ints each ({@link #own}); then per logit row its
+     * source row and sampling parameters (mode, top-k, temperature, top-p, min-p); then, 8-byte
+     * aligned, per segment its state's address and per logit row the seed and the step. Each
+     * architecture's layout names its own fields; the sampling kernel reads the shared ones through
+     * {@link #sampling}.
+     */
+    static class PassLayout {
+        private final int n;
+        private final long base;
+        private final int ownFields;
+
+        PassLayout(int n, long base, int ownFields) {
+            this.n = n;
+            this.base = base;
+            this.ownFields = ownFields;
+        }
+
+        final int n() {
+            return n;
+        }
+
+        final long tok() {
+            return base;
+        }
+
+        /** The architecture's int field {@code field} (0 ≤ field < the number it declared). */
+        final long own(int field) {
+            return base + 4L * n * (1 + Objects.checkIndex(field, ownFields));
+        }
+
+        private long shared(int k) {
+            return base + 4L * n * (1 + ownFields + k);
+        }
+
+        final long logitRow() {
+            return shared(0);
+        }
+
+        final long mode() {
+            return shared(1);
+        }
+
+        final long topK() {
+            return shared(2);
+        }
+
+        final long temperature() {
+            return shared(3);
+        }
+
+        final long topP() {
+            return shared(4);
+        }
+
+        final long minP() {
+            return shared(5);
+        }
+
+        final long segState() {
+            return base + roundUp(shared(6) - base, 8);
+        }
+
+        final long seed() {
+            return segState() + 8L * n;
+        }
+
+        final long step() {
+            return seed() + 8L * n;
+        }
+
+        final long bytes() {
+            return step() + 8L * n - base;
+        }
+
+        /** The shared offsets, relative to {@code base}. */
+        final SamplingMeta sampling() {
+            return new SamplingMeta(tok() - base, logitRow() - base, mode() - base, topK() - base, temperature() - base, topP() - base,
+                    minP() - base, seed() - base, step() - base);
+        }
+    }
 
     /**
      * Byte offsets (from the start of the metadata) of what every architecture's pass needs per row:

@@ -408,91 +408,45 @@ public final class LlamaCudaModel extends CudaModel {
     }
 
     /**
-     * Byte offsets of the per-pass metadata for {@code n} rows: per row its token, segment,
-     * position, key splits and first split record; the rows attending with the decode kernel; the
-     * prompt tiles (first row, rows); per logit row its source row and sampling parameters; per
-     * segment the address of its sequence's cache.
+     * The metadata of a pass for {@code n} rows (see {@link PassLayout}); Llama's own fields, per row:
+     * its segment, position, key splits and first split record; the rows attending with the decode
+     * kernel; the prompt tiles (first row, rows).
      */
-    record MetaLayout(int n, long base) {
-        long tok() {
-            return base;
+    static final class MetaLayout extends PassLayout {
+        MetaLayout(int n, long base) {
+            super(n, base, 7);
         }
 
         long rowSeg() {
-            return base + 4L * n;
+            return own(0);
         }
 
         long rowPos() {
-            return base + 8L * n;
+            return own(1);
         }
 
         long rowSplits() {
-            return base + 12L * n;
+            return own(2);
         }
 
         long rowPart() {
-            return base + 16L * n;
+            return own(3);
         }
 
         long decRows() {
-            return base + 20L * n;
+            return own(4);
         }
 
         long tileRow0() {
-            return base + 24L * n;
+            return own(5);
         }
 
         long tileRows() {
-            return base + 28L * n;
-        }
-
-        long logitRow() {
-            return base + 32L * n;
-        }
-
-        long mode() {
-            return base + 36L * n;
-        }
-
-        long topK() {
-            return base + 40L * n;
-        }
-
-        long temperature() {
-            return base + 44L * n;
-        }
-
-        long topP() {
-            return base + 48L * n;
-        }
-
-        long minP() {
-            return base + 52L * n;
-        }
-
-        long segState() {
-            return base + roundUp(56L * n, 8);
-        }
-
-        long seed() {
-            return segState() + 8L * n;
-        }
-
-        long step() {
-            return seed() + 8L * n;
-        }
-
-        long bytes() {
-            return step() + 8L * n - base;
+            return own(6);
         }
 
         static long bytes(int n) {
             return new MetaLayout(n, 0).bytes();
-        }
-
-        SamplingMeta sampling() {
-            return new SamplingMeta(tok() - base, logitRow() - base, mode() - base, topK() - base, temperature() - base, topP() - base,
-                    minP() - base, seed() - base, step() - base);
         }
     }
 }

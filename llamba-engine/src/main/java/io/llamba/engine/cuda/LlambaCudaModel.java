@@ -493,96 +493,49 @@ public final class LlambaCudaModel extends CudaModel {
     }
 
     /**
-     * Byte offsets of the per-pass metadata for {@code n} rows: per row the token and its segment;
-     * per segment its first row, length, fresh flag, first scan chunk and state address; per scan
-     * chunk its segment, index in the segment and scratch slot; per logit row its source row and
-     * sampling parameters.
+     * The metadata of a pass for {@code n} rows (see {@link PassLayout}); Llamba's own fields: per row
+     * its segment; per segment its first row, length and fresh flag; per scan chunk its segment,
+     * index in the segment and scratch slot; per segment its first scan chunk.
      */
-    record MetaLayout(int n, long base) {
-        long tok() {
-            return base;
+    static final class MetaLayout extends PassLayout {
+        MetaLayout(int n, long base) {
+            super(n, base, 8);
         }
 
         long rowSeg() {
-            return base + 4L * n;
+            return own(0);
         }
 
         long segStart() {
-            return base + 8L * n;
+            return own(1);
         }
 
         long segLen() {
-            return base + 12L * n;
+            return own(2);
         }
 
         long segFresh() {
-            return base + 16L * n;
-        }
-
-        long logitRow() {
-            return base + 20L * n;
-        }
-
-        long mode() {
-            return base + 24L * n;
-        }
-
-        long topK() {
-            return base + 28L * n;
-        }
-
-        long temperature() {
-            return base + 32L * n;
-        }
-
-        long topP() {
-            return base + 36L * n;
-        }
-
-        long minP() {
-            return base + 40L * n;
+            return own(3);
         }
 
         long chunkSeg() {
-            return base + 44L * n;
+            return own(4);
         }
 
         long chunkK() {
-            return base + 48L * n;
+            return own(5);
         }
 
         long chunkSlot() {
-            return base + 52L * n;
+            return own(6);
         }
 
         long segFirstChunk() {
-            return base + 56L * n;
-        }
-
-        long segState() {
-            return base + roundUp(60L * n, 8);
-        }
-
-        long seed() {
-            return segState() + 8L * n;
-        }
-
-        long step() {
-            return seed() + 8L * n;
-        }
-
-        long bytes() {
-            return step() + 8L * n - base;
+            return own(7);
         }
 
         static long bytes(int n) {
             return new MetaLayout(n, 0).bytes();
-        }
-
-        /** The offsets every architecture's pass shares (relative to {@code base}). */
-        SamplingMeta sampling() {
-            return new SamplingMeta(tok() - base, logitRow() - base, mode() - base, topK() - base, temperature() - base, topP() - base,
-                    minP() - base, seed() - base, step() - base);
         }
     }
 }
