@@ -13,7 +13,6 @@ import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
 import io.llamba.engine.model.StateSnapshot;
 import io.llamba.engine.model.TokenPick;
-import io.llamba.engine.sampling.Sampler;
 import io.llamba.engine.sampling.SamplingParams;
 import io.llamba.engine.testing.ByteTokenizer;
 import io.llamba.engine.testing.Fixtures;
@@ -112,15 +111,9 @@ class EmulatedCudaModelTest {
         CudaFixtureCheck.Case c = longest("grouped-bf16");
         float[][] out = new float[2][];
         for (int g = 0; g < 2; g++) {
-            try (LlambaCudaModel m = CudaFixtureCheck.load("grouped-bf16", dev, null, DType.F32, g == 1); StatePool pool = m.createStatePool(1)) {
-                SequenceState s = pool.tryAcquire().orElseThrow();
-                int v = m.vocabSize();
-                out[g] = new float[c.ids().length * v];
-                float[] row = new float[v];
-                for (int p = 0; p < c.ids().length; p++) {
-                    m.forward(new ForwardBatch().add(new ForwardBatch.Entry(s, c.ids(), p, 1, row, false)));
-                    System.arraycopy(row, 0, out[g], p * v, v);
-                }
+            boolean graphs = g == 1;
+            try (LlambaCudaModel m = CudaFixtureCheck.load("grouped-bf16", dev, null, DType.F32, graphs)) {
+                out[g] = CudaModelRuns.logitsAtEveryPosition(m, c.ids());
             }
         }
         assertThat(out[1]).isEqualTo(out[0]);
@@ -151,30 +144,8 @@ class EmulatedCudaModelTest {
     @Test
     void greedyPicksAreTheArgmaxOfTheLogits() {
         CudaFixtureCheck.Case c = longest("base-bf16");
-        try (LlambaCudaModel m = CudaFixtureCheck.load("base-bf16", dev, null, DType.F32, true); StatePool pool = m.createStatePool(3)) {
-            int v = m.vocabSize();
-            SequenceState a = pool.tryAcquire().orElseThrow();
-            SequenceState b = pool.tryAcquire().orElseThrow();
-            float[] la = new float[v];
-            float[] lb = new float[v];
-            for (int p = 0; p < c.ids().length; p++) {
-                // a: a prompt chunk then single tokens (mixed passes); b: single tokens (decode graphs)
-                TokenPick pa = new TokenPick(SamplingParams.GREEDY, 1, p);
-                TokenPick pb = new TokenPick(SamplingParams.GREEDY, 1, p);
-                ForwardBatch fb = new ForwardBatch();
-                if (p == 0) {
-                    fb.add(new ForwardBatch.Entry(a, c.ids(), 0, 5, la, false));
-                } else if (p >= 5) {
-                    fb.add(new ForwardBatch.Entry(a, c.ids(), p, 1, la, false));
-                }
-                fb.add(new ForwardBatch.Entry(b, c.ids(), p, 1, lb, false));
-                TokenPick[] picks = fb.size() == 2 ? new TokenPick[]{pa, pb} : new TokenPick[]{pb};
-                m.forward(fb, picks);
-                if (fb.size() == 2) {
-                    assertThat(pa.token()).isEqualTo(Sampler.argmax(la, v));
-                }
-                assertThat(pb.token()).isEqualTo(Sampler.argmax(lb, v));
-            }
+        try (LlambaCudaModel m = CudaFixtureCheck.load("base-bf16", dev, null, DType.F32, true)) {
+            CudaModelRuns.greedyPicksAreTheArgmax(m, c.ids(), c.ids().length);
         }
     }
 

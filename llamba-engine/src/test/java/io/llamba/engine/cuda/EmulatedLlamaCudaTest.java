@@ -16,8 +16,6 @@ import io.llamba.engine.model.RandomCheckpoint;
 import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
 import io.llamba.engine.model.StateSnapshot;
-import io.llamba.engine.model.TokenPick;
-import io.llamba.engine.sampling.Sampler;
 import io.llamba.engine.sampling.SamplingParams;
 import io.llamba.engine.testing.ByteTokenizer;
 import io.llamba.engine.testing.LlamaFixtures;
@@ -284,15 +282,9 @@ class EmulatedLlamaCudaTest {
         LlamaCudaCheck.Case c = LlamaCudaCheck.cases("gqa-bf16").get(2);
         float[][] out = new float[2][];
         for (int g = 0; g < 2; g++) {
-            try (LlamaCudaModel m = onCublas(LlamaCudaCheck.load("gqa-bf16", dev, null, null, g == 1)); StatePool pool = m.createStatePool(1)) {
-                SequenceState s = pool.tryAcquire().orElseThrow();
-                int v = m.vocabSize();
-                out[g] = new float[c.ids().length * v];
-                float[] row = new float[v];
-                for (int p = 0; p < c.ids().length; p++) {
-                    m.forward(new ForwardBatch().add(new ForwardBatch.Entry(s, c.ids(), p, 1, row, false)));
-                    System.arraycopy(row, 0, out[g], p * v, v);
-                }
+            boolean graphs = g == 1;
+            try (LlamaCudaModel m = onCublas(LlamaCudaCheck.load("gqa-bf16", dev, null, null, graphs))) {
+                out[g] = CudaModelRuns.logitsAtEveryPosition(m, c.ids());
             }
         }
         assertThat(out[1]).isEqualTo(out[0]);
@@ -338,29 +330,8 @@ class EmulatedLlamaCudaTest {
     @Test
     void greedyPicksAreTheArgmaxOfTheLogits() {
         LlamaCudaCheck.Case c = LlamaCudaCheck.cases("mqa-untied-bf16").get(2);
-        try (LlamaCudaModel m = onCublas(LlamaCudaCheck.load("mqa-untied-bf16", dev, null, null, true)); StatePool pool = m.createStatePool(2)) {
-            int v = m.vocabSize();
-            SequenceState a = pool.tryAcquire().orElseThrow();
-            SequenceState b = pool.tryAcquire().orElseThrow();
-            float[] la = new float[v];
-            float[] lb = new float[v];
-            for (int p = 0; p < 12; p++) {
-                TokenPick pa = new TokenPick(SamplingParams.GREEDY, 1, p);
-                TokenPick pb = new TokenPick(SamplingParams.GREEDY, 1, p);
-                ForwardBatch fb = new ForwardBatch();
-                if (p == 0) {
-                    fb.add(new ForwardBatch.Entry(a, c.ids(), 0, 5, la, false));
-                } else if (p >= 5) {
-                    fb.add(new ForwardBatch.Entry(a, c.ids(), p, 1, la, false));
-                }
-                fb.add(new ForwardBatch.Entry(b, c.ids(), p, 1, lb, false));
-                TokenPick[] picks = fb.size() == 2 ? new TokenPick[]{pa, pb} : new TokenPick[]{pb};
-                m.forward(fb, picks);
-                if (fb.size() == 2) {
-                    assertThat(pa.token()).isEqualTo(Sampler.argmax(la, v));
-                }
-                assertThat(pb.token()).isEqualTo(Sampler.argmax(lb, v));
-            }
+        try (LlamaCudaModel m = onCublas(LlamaCudaCheck.load("mqa-untied-bf16", dev, null, null, true))) {
+            CudaModelRuns.greedyPicksAreTheArgmax(m, c.ids(), 12);
         }
     }
 

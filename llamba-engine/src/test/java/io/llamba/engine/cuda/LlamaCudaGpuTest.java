@@ -101,15 +101,9 @@ class LlamaCudaGpuTest {
         LlamaCudaCheck.Case c = LlamaCudaCheck.cases("gqa-bf16").get(2);
         float[][] out = new float[2][];
         for (int g = 0; g < 2; g++) {
-            try (LlamaCudaModel m = LlamaCudaCheck.load("gqa-bf16", dev, null, null, g == 1); StatePool pool = m.createStatePool(1)) {
-                SequenceState s = pool.tryAcquire().orElseThrow();
-                int v = m.vocabSize();
-                out[g] = new float[c.ids().length * v];
-                float[] row = new float[v];
-                for (int p = 0; p < c.ids().length; p++) {
-                    m.forward(new ForwardBatch().add(new ForwardBatch.Entry(s, c.ids(), p, 1, row, false)));
-                    System.arraycopy(row, 0, out[g], p * v, v);
-                }
+            boolean graphs = g == 1;
+            try (LlamaCudaModel m = LlamaCudaCheck.load("gqa-bf16", dev, null, null, graphs)) {
+                out[g] = CudaModelRuns.logitsAtEveryPosition(m, c.ids());
             }
         }
         assertThat(out[1]).isEqualTo(out[0]);
