@@ -145,9 +145,49 @@ __device__ __forceinline__ uint4 ldStream(const uint4* p) {
 #endif
 }
 
+// Starts this block's first row pair of W towards L2 (the slice of K its warp will stream): before
+// the wait for the previous kernel, or, in the batch-1 layers kernel, before the grid barrier.
+template <typename WT>
+__device__ __forceinline__ void gemvPrefetch(const WT* __restrict__ W, int rows, int K, int wpu) {
+#ifdef __CUDA_ARCH__
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int upb = nwarps / wpu, uib = warp / wpu, slice = warp % wpu;
+    constexpr int VEC = 16 / sizeof(WT);
+    const bool vectorised = K % VEC == 0;
+    const int nc = vectorised ? K / VEC : K, es = vectorised ? VEC : 1;
+    const int c0 = (int)((long long)nc * slice / wpu), c1 = (int)((long long)nc * (slice + 1) / wpu);
+    const int u = blockIdx.x * upb + uib;
+    if (u < (rows + 1) >> 1) {
+        const int bytes = (c1 - c0) * es * (int)sizeof(WT);
+        for (int r = 2 * u; r < 2 * u + 2 && r < rows; r++) {
+            const char* p = reinterpret_cast<const char*>(W + (size_t)r * K + (size_t)c0 * es);
+            for (int off = lane * 128; off < bytes; off += 32 * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+        }
+    }
+#endif
+}
+
+// An activation written earlier in the same launch by another block (the batch-1 layers kernel):
+// read through L2, since an SM's L1 is not kept coherent with other SMs' writes.
+__device__ __forceinline__ float ldAct(const float* p) {
+#ifdef __CUDA_ARCH__
+    return __ldcg(p);
+#else
+    return *p;
+#endif
+}
+__device__ __forceinline__ float ldAct(const bf16* p) {
+#ifdef __CUDA_ARCH__
+    return bf2f(__ldcg(reinterpret_cast<const unsigned short*>(p)));
+#else
+    return bf2f(*p);
+#endif
+}
+
 template <typename WT, int T, int PRO, int EPI>
 __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __restrict__ xin, int ldx,
-                     const float* __restrict__ normW, float eps, void* __restrict__ out, int ldo, int wpu) {
+                     const float* __restrict__ normW, float eps, void* __restrict__ out, int ldo, int wpu,
+                     bool prefetch = true) {
     DYN_SMEM(float, xs);  // [T][K]
     __shared__ float scratch[32];
     __shared__ float part[32][8];  // per warp: the two rows' partial sums for up to 4 inputs
@@ -161,18 +201,7 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
     const int c0 = (int)((long long)nc * slice / wpu), c1 = (int)((long long)nc * (slice + 1) / wpu);
     const int es = vectorised ? VEC : 1;
 
-#ifdef __CUDA_ARCH__
-    {
-        const int u = blockIdx.x * upb + uib;
-        if (u < units) {
-            const int bytes = (c1 - c0) * es * (int)sizeof(WT);
-            for (int r = 2 * u; r < 2 * u + 2 && r < rows; r++) {
-                const char* p = reinterpret_cast<const char*>(W + (size_t)r * K + (size_t)c0 * es);
-                for (int off = lane * 128; off < bytes; off += 32 * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
-            }
-        }
-    }
-#endif
+    if (prefetch) gemvPrefetch<WT>(W, rows, K, wpu);
     pdlWait();
 
     if (PRO == PRO_NORM) {
@@ -180,15 +209,19 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
         for (int t = 0; t < T; t++) {
             const float* x = h + (size_t)t * ldx;
             float ss = 0.0f;
-            for (int k = threadIdx.x; k < K; k += blockDim.x) ss += x[k] * x[k];
-            ss = blockSum(ss, scratch);
+            for (int k = threadIdx.x; k < K; k += blockDim.x) {
+                const float v = ldAct(x + k);
+                xs[t * K + k] = v;
+                ss += v * v;
+            }
+            ss = blockSum(ss, scratch);  // its barriers also order the stores to xs before the reads below
             const float scale = 1.0f / sqrtf(ss / K + eps);
-            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = roundTo<WT>(normW[k] * (x[k] * scale));
+            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = roundTo<WT>(normW[k] * (xs[t * K + k] * scale));
         }
     } else {
         const WT* x = static_cast<const WT*>(xin);
         for (int t = 0; t < T; t++)
-            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = ld(x + (size_t)t * ldx + k);
+            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = ldAct(x + (size_t)t * ldx + k);
     }
     __syncthreads();
 
@@ -279,8 +312,8 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
                 } else {
                     float* o = static_cast<float*>(out) + (size_t)t * ldo;
                     if (EPI == EPI_ADD) {
-                        o[r0] += a0[t];
-                        if (two) o[r1] += a1[t];
+                        o[r0] = ldAct(o + r0) + a0[t];
+                        if (two) o[r1] = ldAct(o + r1) + a1[t];
                     } else {
                         o[r0] = a0[t];
                         if (two) o[r1] = a1[t];
@@ -337,10 +370,9 @@ template <typename WT, typename ST>
 __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
                         long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc,
                         int convSilu, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G, int P, int N, int C,
-                        WT* __restrict__ y) {
+                        WT* __restrict__ y, int g, int b) {
     DYN_SMEM(float, sm);
     constexpr int VS = Piece<ST>::n, SB = STEP_BATCH * 4 / VS;  // pieces preloaded: 16 floats either way
-    const int g = blockIdx.x, b = blockIdx.y;
     const int hpg = H / G, h0 = g * hpg, Di = H * P;
     const int nx = hpg * P;
     float* cx = sm;            // [hpg·P] conv output, x channels of the group's heads
@@ -384,7 +416,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
             j = Di + G * N + g * N + (e - nx - N);
             dst = cC + (e - nx - N);
         }
-        const float in = row[j];
+        const float in = ldAct(row + j);
         float acc = convB[j];
         for (int k = 0; k < Kc - 1; k++) acc += convW[j * Kc + k] * (fresh ? 0.0f : win[k * C + j]);
         acc += convW[j * Kc + Kc - 1] * in;
@@ -392,7 +424,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
         if (Kc > 1) win[(Kc - 2) * C + j] = in;
         *dst = convSilu ? silu(acc) : acc;
     }
-    for (int hh = threadIdx.x; hh < hpg; hh += blockDim.x) dec[hh] = expf(-softplus(row[C + Di + h0 + hh]));
+    for (int hh = threadIdx.x; hh < hpg; hh += blockDim.x) dec[hh] = expf(-softplus(ldAct(row + C + Di + h0 + hh)));
     __syncthreads();
 
     if (vec) {
@@ -422,7 +454,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
             for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
             if (ok && sub == 0) {
                 const int h = h0 + hp / P, p = hp % P;
-                const float z = row[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
+                const float z = ldAct(row + C + h * P + p) + (zBias ? zBias[h * P + p] : 0.0f);
                 y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * cx[hp]) * silu(z));
             }
         }
@@ -440,7 +472,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
         }
         acc = warpSum(acc);
         if (lane == 0) {
-            const float z = row[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f);
+            const float z = ldAct(row + C + h * P + p) + (zBias ? zBias[h * P + p] : 0.0f);
             y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * xv) * silu(z));
         }
     }
@@ -906,7 +938,7 @@ __device__ void scanFinish(const float* __restrict__ xbc, const float* __restric
         const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
         int G, int P, int N, int C, WT* y) {                                                                           \
         ssmStep<WT, ST>(proj, Rin, segFresh, segState, layerOff, ssmOff, convW, convB, Kc, convSilu, Dskip, zBias, H, G, P, \
-                        N, C, y);                                                                                      \
+                        N, C, y, blockIdx.x, blockIdx.y);                                                              \
     }                                                                                                                  \
     EMU_KERNEL(ssm_step_##S##_##SS)                                                                                    \
     extern "C" __global__ void __launch_bounds__(256) scan_chunks_##S##_##SS(                                          \
@@ -923,6 +955,114 @@ MIXER_KERNELS(f32, float, f32, float)
 MIXER_KERNELS(f32, float, bf16, bf16)
 MIXER_KERNELS(bf16, bf16, f32, float)
 MIXER_KERNELS(bf16, bf16, bf16, bf16)
+
+// ================================================================== batch 1: every layer in one launch
+
+// Device pointers of one layer, and the K split (warps per row pair) each of its products uses as a
+// separate launch would: the same sums in the same order. Written once at load.
+struct LayerPtrs {
+    const void* inProj;
+    const float* inNorm;
+    const void* outProj;
+    const float* postNorm;
+    const void* gateUp;
+    const void* down;
+    const float* convW;
+    const float* convB;
+    const float* dSkip;
+    const float* zBias;
+    int wpuIn, wpuOut, wpuGateUp, wpuDown;
+};
+
+// Waits until every block of the grid has arrived; all of them must be resident at once (the launch
+// sizes the grid by the occupancy the driver reports). bar[0] counts arrivals and is back at 0
+// afterwards; bar[1] is the generation the last arrival advances. Thread 0 fences the block's writes
+// (ordered before it by __syncthreads) before arriving, and fences again after the release.
+__device__ __forceinline__ void gridBarrier(unsigned* bar) {
+    __syncthreads();
+#ifdef __CUDA_ARCH__
+    if (threadIdx.x == 0) {
+        volatile unsigned* gen = bar + 1;
+        const unsigned g = *gen;
+        __threadfence();
+        if (atomicAdd(bar, 1u) == gridDim.x - 1) {
+            atomicExch(bar, 0u);
+            __threadfence();
+            atomicAdd(bar + 1, 1u);
+        } else {
+            while (*gen == g) __nanosleep(32);
+        }
+        __threadfence();
+    }
+#endif
+    __syncthreads();
+}
+
+// One decode step of one sequence through every layer: phase 5l+k of layer l is in_proj (RMSNorm
+// fused), the mixer step (conv, state update, gate; one qk group per block, the other blocks go
+// straight to the barrier), out_proj (+= h), gate/up (RMSNorm and SwiGLU fused), down (+= h). The
+// same device functions as the separate launches, in the same order, so the same results; between
+// phases a grid barrier instead of a kernel boundary, with the next product's first weights started
+// towards L2 before it. Runs phases [from, to): the device all of them in one launch; the CPU
+// emulator, whose blocks run one after another, one phase per launch (the launch is the barrier).
+template <typename WT, typename ST>
+__device__ void layersB1(const LayerPtrs* __restrict__ layers, int from, int to, unsigned* bar, float* h, float* proj, WT* y,
+                         WT* act, int D, int Rin, int Di, int I2, float eps, const int* segFresh, const u64* segState,
+                         long long layerBytes, long long ssmOff, int Kc, int convSilu, int H, int G, int P, int N, int C) {
+    for (int ph = from; ph < to; ph++) {
+        const int l = ph / 5, step = ph % 5;
+        const LayerPtrs& L = layers[l];
+        const bool first = ph == from;
+        if (!first) {
+            switch (step) {
+                case 0: gemvPrefetch<WT>(static_cast<const WT*>(L.inProj), Rin, D, L.wpuIn); break;
+                case 2: gemvPrefetch<WT>(static_cast<const WT*>(L.outProj), D, Di, L.wpuOut); break;
+                case 3: gemvPrefetch<WT>(static_cast<const WT*>(L.gateUp), I2, D, L.wpuGateUp); break;
+                case 4: gemvPrefetch<WT>(static_cast<const WT*>(L.down), D, I2 / 2, L.wpuDown); break;
+                default: break;
+            }
+            gridBarrier(bar);
+        }
+        switch (step) {
+            case 0:
+                gemv<WT, 1, PRO_NORM, EPI_STORE>(static_cast<const WT*>(L.inProj), Rin, D, h, D, L.inNorm, eps, proj, Rin, L.wpuIn, first);
+                break;
+            case 1:
+                for (int g = blockIdx.x; g < G; g += gridDim.x) {
+                    ssmStep<WT, ST>(proj, Rin, segFresh, segState, l * layerBytes, ssmOff, L.convW, L.convB, Kc, convSilu, L.dSkip,
+                                    L.zBias, H, G, P, N, C, y, g, 0);
+                    __syncthreads();  // the next group reuses the shared memory
+                }
+                break;
+            case 2:
+                gemv<WT, 1, PRO_PLAIN, EPI_ADD>(static_cast<const WT*>(L.outProj), D, Di, y, Di, nullptr, eps, h, D, L.wpuOut, first);
+                break;
+            case 3:
+                gemv<WT, 1, PRO_NORM, EPI_SWIGLU>(static_cast<const WT*>(L.gateUp), I2, D, h, D, L.postNorm, eps, act, I2 / 2,
+                                                  L.wpuGateUp, first);
+                break;
+            default:
+                gemv<WT, 1, PRO_PLAIN, EPI_ADD>(static_cast<const WT*>(L.down), D, I2 / 2, act, I2 / 2, nullptr, eps, h, D, L.wpuDown,
+                                                first);
+                break;
+        }
+    }
+}
+
+#define LAYERS_B1_KERNEL(S, WT, SS, ST)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(512, 2) layers_b1_##S##_##SS(                                              \
+        const LayerPtrs* layers, int from, int to, unsigned* bar, float* h, float* proj, WT* y, WT* act, int D, int Rin,   \
+        int Di, int I2, float eps, const int* segFresh, const u64* segState, long long layerBytes, long long ssmOff, int Kc, \
+        int convSilu, int H, int G, int P, int N, int C) {                                                                  \
+        layersB1<WT, ST>(layers, from, to, bar, h, proj, y, act, D, Rin, Di, I2, eps, segFresh, segState, layerBytes,        \
+                         ssmOff, Kc, convSilu, H, G, P, N, C);                                                              \
+    }                                                                                                                       \
+    EMU_KERNEL(layers_b1_##S##_##SS)
+
+LAYERS_B1_KERNEL(f32, float, f32, float)
+LAYERS_B1_KERNEL(f32, float, bf16, bf16)
+LAYERS_B1_KERNEL(bf16, bf16, f32, float)
+LAYERS_B1_KERNEL(bf16, bf16, bf16, bf16)
 
 #define STATE_KERNELS(SS, ST)                                                                                          \
     extern "C" __global__ void __launch_bounds__(256) scan_states_##SS(                                                \

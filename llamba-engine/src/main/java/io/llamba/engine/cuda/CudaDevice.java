@@ -456,6 +456,16 @@ public final class CudaDevice implements Device {
     }
 
     @Override
+    public int residentBlocksPerSm(Kernel kernel, int block, int sharedBytes) {
+        try (Scope _ = enter()) {
+            int[] n = new int[1];
+            check(cuOccupancyMaxActiveBlocksPerMultiprocessor(n, (CUfunction) kernel.handle, block, sharedBytes),
+                    "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+            return n[0];
+        }
+    }
+
+    @Override
     public void setGemmSmTarget(int sms) {
         cublas.setSmCountTarget(cublasHandle, sms);
         if (sideHandle != null) {

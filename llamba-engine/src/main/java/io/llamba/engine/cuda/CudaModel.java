@@ -561,6 +561,39 @@ abstract class CudaModel implements Model, DeviceSampling {
         return gemvMinChunks;
     }
 
+    /** GEMV blocks per SM for {@code smem} bytes of activations. */
+    private int gemvBlocksPerSm(int smem) {
+        return Math.max(1, Math.min(gemvBlocksPerSm, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
+    }
+
+    /**
+     * Warps per row pair of a GEMV over W {@code rows × k} with {@code smem} bytes of activations:
+     * enough that every SM has work, each still with a full row of 16-byte loads per lane. The split
+     * fixes the order of the sums, so every launch of the same product uses this one.
+     */
+    int gemvWarpsPerUnit(int rows, int k, int smem) {
+        int warps = gemvBlock / 32;
+        int units = (rows + 1) / 2;
+        int perSm = gemvBlocksPerSm(smem);
+        int vec = 16 / weightType.bytes();
+        int wpu = 1;
+        while (wpu < warps && (long) units * wpu < (long) dev.multiprocessors() * perSm * warps
+                && k / vec / (2 * wpu) >= 32 * gemvMinChunks) {
+            wpu *= 2;
+        }
+        return wpu;
+    }
+
+    /** Whether products of {@code t} activation rows with {@code k} columns take the GEMV kernels. */
+    boolean usesGemv(int t, int k) {
+        int tt = t <= 1 ? 1 : t <= 2 ? 2 : 4;
+        return t <= gemvMaxRows && 4 * tt * k <= dev.maxSharedMemoryPerBlock() - 1024;
+    }
+
+    float normEps() {
+        return normEps;
+    }
+
     /**
      * out = x·Wᵀ for {@code t} rows of x, W {@code rows × k}. {@code norm}: x is h (f32), normalised
      * with {@code normW} first; otherwise x holds activations in the weight format. {@code epi}:
@@ -582,14 +615,8 @@ abstract class CudaModel implements Model, DeviceSampling {
             Kernel kern = kGemv[mode][tt == 1 ? 0 : tt == 2 ? 1 : 2];
             int warps = gemvBlock / 32;
             int units = (rows + 1) / 2;
-            int perSm = Math.max(1, Math.min(gemvBlocksPerSm, dev.sharedMemoryPerMultiprocessor() / (smem + 2048)));
-            // Warps per row pair: enough that every SM has work, each still with a full row of 16-byte loads per lane.
-            int vec = 16 / weightType.bytes();
-            int wpu = 1;
-            while (wpu < warps && (long) units * wpu < (long) dev.multiprocessors() * perSm * warps
-                    && k / vec / (2 * wpu) >= 32 * gemvMinChunks) {
-                wpu *= 2;
-            }
+            int perSm = gemvBlocksPerSm(smem);
+            int wpu = gemvWarpsPerUnit(rows, k, smem);
             int upb = warps / wpu;
             int gridX = Math.max(1, Math.min((units + upb - 1) / upb, dev.multiprocessors() * perSm));
             dev.launch(kern, gridX, 1, gemvBlock, smem, new KernelArgs().ptr(wAddr).i32(rows).i32(k).ptr(x).i32(ldx).ptr(normW)

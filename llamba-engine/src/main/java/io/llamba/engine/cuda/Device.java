@@ -94,6 +94,16 @@ public interface Device extends AutoCloseable {
     }
 
     /**
+     * How many blocks of {@code kernel} with {@code block} threads and {@code sharedBytes} of dynamic
+     * shared memory one multiprocessor holds at once, as the driver computes it; 0 where the blocks of
+     * a launch do not all run at the same time (the emulator runs them one after another), so a
+     * kernel may not wait for the whole grid.
+     */
+    default int residentBlocksPerSm(Kernel kernel, int block, int sharedBytes) {
+        return 0;
+    }
+
+    /**
      * Matrix products queued from now on (on either stream) use at most {@code sms} multiprocessors, 0
      * for all of them, leaving the rest to kernels of the other stream. A hint: where the library or
      * device cannot, nothing changes.

@@ -12,10 +12,13 @@ import io.llamba.engine.model.ModelInfo;
 import io.llamba.engine.model.StatePool;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * Llamba with every step on a CUDA device: weights resident (F32 or BF16), states in device
@@ -66,6 +69,10 @@ public final class LlambaCudaModel extends CudaModel {
 
     private final DeviceBuffer h, proj, xbc, y, act, scratchState, yPart, scanScratch, decays;
     private final Kernel kStep, kConvStep, kHeads, kConvHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
+    /** Batch-1 decode through every layer in one launch ({@link #launchLayersB1}): the kernel, its layer table and grid barrier. */
+    private final Kernel kLayersB1;
+    private final DeviceBuffer layerTable, gridBarrier;
+    private boolean layersInOneLaunch = true;
     /** The scan chunks of the pass whose metadata was written last. */
     private Chunks lastChunks;
 
@@ -130,6 +137,10 @@ public final class LlambaCudaModel extends CudaModel {
             kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
             kScanStates = dev.kernel("scan_states_" + ss);
             kScanFinish = dev.kernel("scan_finish_" + ws);
+            kLayersB1 = dev.kernel("layers_b1_" + ws + "_" + ss);
+            layerTable = buffer((long) LAYER_PTRS_BYTES * c.nLayer(), "layer table");
+            gridBarrier = buffer(256, "grid barrier");
+            dev.zero(gridBarrier, 0, 256);
             ok = true;
         } finally {
             if (!ok) {
@@ -157,6 +168,87 @@ public final class LlambaCudaModel extends CudaModel {
         details.put("max_pass_tokens", MAX_PASS_TOKENS);
         this.info = new ModelInfo(name, LlambaArchitecture.MODEL_TYPE, c.vocabSize(), c.dModel(), c.nLayer(), params, w.bytes(),
                 slotBytes, c.maxContext(), "cuda", dev.description() + ", weights " + weights + ", state " + state, details);
+        try (Device.Scope _ = dev.enter()) {
+            writeLayerTable();
+        }
+    }
+
+    // ------------------------------------------------------------------ batch 1: every layer in one launch
+
+    /** Bytes of one LayerPtrs record of llamba.cu: ten pointers, then four ints. */
+    private static final int LAYER_PTRS_BYTES = 10 * 8 + 4 * 4;
+
+    /**
+     * The layer table of {@link #launchLayersB1}: each layer's weight addresses and the K split of each
+     * of its products at one row, as {@link #linear} would choose it (the same split, the same sums).
+     * Rewritten whenever the GEMV launch choices change.
+     */
+    private void writeLayerTable() {
+        int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize();
+        ByteBuffer b = ByteBuffer.allocate(LAYER_PTRS_BYTES * c.nLayer()).order(ByteOrder.LITTLE_ENDIAN);
+        for (LlambaCudaWeights.Layer L : w.layers) {
+            b.putLong(L.inProj()).putLong(L.inNorm()).putLong(L.outProj()).putLong(L.postNorm()).putLong(L.gateUp()).putLong(L.down())
+                    .putLong(L.convW()).putLong(L.convB()).putLong(L.dSkip()).putLong(L.zBias());
+            b.putInt(gemvWarpsPerUnit(rin, d, 4 * d)).putInt(gemvWarpsPerUnit(d, di, 4 * di))
+                    .putInt(gemvWarpsPerUnit(i2, d, 4 * d)).putInt(gemvWarpsPerUnit(d, i2 / 2, 4 * (i2 / 2)));
+        }
+        dev.copyToDevice(layerTable, 0, b.array(), 0, b.capacity());
+        dev.synchronize();
+    }
+
+    /** Dynamic shared memory of the layers kernel: the largest product's row of activations, or the mixer step's. */
+    private int layersB1Smem() {
+        return Math.max(stepSmem, 4 * Math.max(Math.max(c.dModel(), c.innerSize()), c.intermediateSize()));
+    }
+
+    /**
+     * Whether a decode pass of {@code t} rows goes through every layer in one launch: one row, every
+     * product on the GEMV kernels, no in_proj or out_proj bias (the kernel has no bias step), and
+     * enough shared memory.
+     */
+    private boolean layersB1(int t) {
+        if (t != 1 || !layersInOneLaunch || !usesGemv(1, Math.max(Math.max(c.dModel(), c.innerSize()), c.intermediateSize()))) {
+            return false;
+        }
+        for (LlambaCudaWeights.Layer L : w.layers) {
+            if (L.inBias() != 0 || L.outBias() != 0) {
+                return false;
+            }
+        }
+        return layersB1Smem() <= dev.maxSharedMemoryPerBlock() - 1024 && c.dConv() - 1 <= MAX_CONV;
+    }
+
+    /**
+     * Every layer of a one-row decode pass: on a GPU one launch whose grid (sized to be resident all
+     * at once) meets at a barrier between the five steps of each layer, instead of five launches per
+     * layer; where the blocks of a launch do not run together (the emulator), one launch per step of
+     * the same kernel.
+     */
+    private void launchLayersB1(MetaLayout m) {
+        int d = c.dModel(), rin = c.inProjRows(), di = c.innerSize(), i2 = 2 * c.intermediateSize();
+        int smem = layersB1Smem();
+        int block = gemvBlock();
+        int resident = dev.residentBlocksPerSm(kLayersB1, block, smem);
+        int phases = 5 * c.nLayer();
+        IntFunction<KernelArgs> args = from -> new KernelArgs().ptr(layerTable.address()).i32(from).i32(resident > 0 ? phases : from + 1)
+                .ptr(gridBarrier.address()).ptr(h.address()).ptr(proj.address()).ptr(y.address()).ptr(act.address()).i32(d).i32(rin)
+                .i32(di).i32(i2).f32(normEps()).ptr(m.segFresh()).ptr(m.segState()).i64(layerBytes).i64(ssmOffset).i32(c.dConv())
+                .i32(c.convSilu() ? 1 : 0).i32(c.nVHeads()).i32(c.nQkHeads()).i32(c.headDim()).i32(c.dState()).i32(c.convChannels());
+        if (resident > 0) {
+            dev.launch(kLayersB1, dev.multiprocessors() * Math.min(resident, gemvBlocksPerSm()), 1, block, smem, args.apply(0));
+        } else {
+            for (int ph = 0; ph < phases; ph++) {
+                dev.launch(kLayersB1, dev.multiprocessors(), 1, block, smem, args.apply(ph));
+            }
+        }
+    }
+
+    /** Batch-1 decode through every layer in one launch (the default) or five launches per layer. Drops the captured graphs. */
+    void setLayersInOneLaunch(boolean on) {
+        try (Device.Scope _ = dev.enter()) {
+            layersInOneLaunch = on;
+            dropGraphs();
+        }
     }
 
     /** Loads a checkpoint onto CUDA device 0 (the caller has checked {@link CudaAvailability}). */
@@ -395,6 +487,11 @@ public final class LlambaCudaModel extends CudaModel {
         final long fresh = m.segFresh() + 4L * r0, states = m.segState() + 8L * r0;
         List<Runnable> g = new ArrayList<>();
         g.add(() -> embed(w.embedding, d, t, m.tok() + 4L * r0, hr));
+        if (r0 == 0 && layersB1(t)) {
+            g.add(() -> launchLayersB1(m));
+            g.add(() -> decodeHeadAndSample(r0, t, sample, w.head, w.finalNorm, d, hr, new MetaLayout(m.n(), 0).sampling()));
+            return g;
+        }
         for (int l = 0; l < c.nLayer(); l++) {
             final LlambaCudaWeights.Layer L = w.layers[l];
             final long layerOff = l * layerBytes;
@@ -450,6 +547,7 @@ public final class LlambaCudaModel extends CudaModel {
         try (Device.Scope _ = dev.enter()) {
             splitStepRows = splitRows;
             tuneGemv(maxRows, block, blocksPerSm, minChunks);
+            writeLayerTable();
         }
     }
 
@@ -486,7 +584,7 @@ public final class LlambaCudaModel extends CudaModel {
     }
 
     String tuning() {
-        return gemvTuning() + "; split decode step from " + splitStepRows + " rows"
+        return gemvTuning() + (layersB1(1) ? "; batch 1: layers in one launch" : "") + "; split decode step from " + splitStepRows + " rows"
                 + (fuseConv ? " (conv fused)" : "") + "; two streams from "
                 + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger
                 + (overlapGemmSms > 0 ? ", products on " + overlapGemmSms + " SMs" : ""));

@@ -120,6 +120,31 @@ class EmulatedCudaModelTest {
     }
 
     /**
+     * Batch-1 decode through every layer in one kernel (here one launch per step of it, the emulator's
+     * blocks running one after another) gives the same bits as five launches per layer: the same
+     * device functions with the same K splits. Every fixture, both state formats (the bias fixture
+     * takes the separate launches either way).
+     */
+    @ParameterizedTest
+    @MethodSource("fixtures")
+    void layersInOneLaunchEqualTheSeparateLaunches(String name) {
+        int[] ids = longest(name).ids();
+        for (DType state : List.of(DType.F32, DType.BF16)) {
+            float[][] out = new float[2][];
+            for (int k = 0; k < 2; k++) {
+                try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
+                    m.setLayersInOneLaunch(k == 1);
+                    if (k == 1 && !name.startsWith("bias")) {
+                        assertThat(m.tuning()).contains("layers in one launch");
+                    }
+                    out[k] = CudaModelRuns.logitsAtEveryPosition(m, ids);
+                }
+            }
+            assertThat(out[1]).as(name + ", state " + state).isEqualTo(out[0]);
+        }
+    }
+
+    /**
      * Decode passes through the split mixer step (conv then a block per head, or the conv fused into
      * the per-head kernel), as two halves on two streams, and the K-split GEMV.
      */
