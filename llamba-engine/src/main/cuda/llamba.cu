@@ -145,8 +145,8 @@ __device__ __forceinline__ uint4 ldStream(const uint4* p) {
 #endif
 }
 
-// Starts this block's first row pair of W towards L2 (the slice of K its warp will stream): before
-// the wait for the previous kernel, or, in the batch-1 layers kernel, before the grid barrier.
+// Starts this block's first row pair of W towards L2 (the slice of K its warp will stream), before
+// the wait for the previous kernel.
 template <typename WT>
 __device__ __forceinline__ void gemvPrefetch(const WT* __restrict__ W, int rows, int K, int wpu) {
 #ifdef __CUDA_ARCH__
@@ -1001,10 +1001,13 @@ __device__ __forceinline__ void gridBarrier(unsigned* bar) {
 // One decode step of one sequence through every layer: phase 5l+k of layer l is in_proj (RMSNorm
 // fused), the mixer step (conv, state update, gate; one qk group per block, the other blocks go
 // straight to the barrier), out_proj (+= h), gate/up (RMSNorm and SwiGLU fused), down (+= h). The
-// same device functions as the separate launches, in the same order, so the same results; between
-// phases a grid barrier instead of a kernel boundary, with the next product's first weights started
-// towards L2 before it. Runs phases [from, to): the device all of them in one launch; the CPU
-// emulator, whose blocks run one after another, one phase per launch (the launch is the barrier).
+// same device functions as the separate launches, in the same order, so the same results; a grid
+// barrier between phases instead of a kernel boundary. Nothing is prefetched before a barrier:
+// starting the next product's weights towards L2 there (all of a block's first round, 1 KB of each
+// row, or the mixer's state and out_proj's weights during the mixer phase) made every shape slower
+// (bench-gpu on the H200, docs/benchmarks/gpu.md). Runs phases [from, to): the device all of them in
+// one launch; the CPU emulator, whose blocks run one after another, one phase per launch (the launch
+// is the barrier).
 template <typename WT, typename ST>
 __device__ void layersB1(const LayerPtrs* __restrict__ layers, int from, int to, unsigned* bar, float* h, float* proj, WT* y,
                          WT* act, int D, int Rin, int Di, int I2, float eps, const int* segFresh, const u64* segState,
@@ -1013,16 +1016,7 @@ __device__ void layersB1(const LayerPtrs* __restrict__ layers, int from, int to,
         const int l = ph / 5, step = ph % 5;
         const LayerPtrs& L = layers[l];
         const bool first = ph == from;
-        if (!first) {
-            switch (step) {
-                case 0: gemvPrefetch<WT>(static_cast<const WT*>(L.inProj), Rin, D, L.wpuIn); break;
-                case 2: gemvPrefetch<WT>(static_cast<const WT*>(L.outProj), D, Di, L.wpuOut); break;
-                case 3: gemvPrefetch<WT>(static_cast<const WT*>(L.gateUp), I2, D, L.wpuGateUp); break;
-                case 4: gemvPrefetch<WT>(static_cast<const WT*>(L.down), D, I2 / 2, L.wpuDown); break;
-                default: break;
-            }
-            gridBarrier(bar);
-        }
+        if (!first) gridBarrier(bar);
         switch (step) {
             case 0:
                 gemv<WT, 1, PRO_NORM, EPI_STORE>(static_cast<const WT*>(L.inProj), Rin, D, h, D, L.inNorm, eps, proj, Rin, L.wpuIn, first);

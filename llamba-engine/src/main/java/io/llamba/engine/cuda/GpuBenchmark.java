@@ -263,14 +263,15 @@ public final class GpuBenchmark {
                 out.printf("batch 1 decode: %.1f tok/s = %.1f%% of the bandwidth roofline (%.1f tok/s at %.0f GB/s); device time per step"
                         + " %.3f ms (graph replay) = %.1f%% of roofline%n", tps, 100 * frac, roofline, copyBandwidth / 1e9, stepMs,
                         100 * (1000 / stepMs) / roofline);
-                // The same step with five launches per layer instead of the layers in one launch, in the same run.
-                m.setLayersInOneLaunch(false);
+                // The step the other way, in the same run: five launches per layer, or every layer in one launch.
+                boolean oneLaunch = m.tuning().contains("layers in one launch");
+                m.setLayersInOneLaunch(!oneLaunch);
                 decode(m, pool, 1, 8);
-                float separateMs = m.replayMillis(1, 50);
-                m.setLayersInOneLaunch(true);
-                out.printf("  (%s; with five launches per layer instead: %.3f ms per step = %.1f%% of roofline)%n", m.tuning(), separateMs,
-                        100 * (1000 / separateMs) / roofline);
-                r.put("batch1_device_ms_five_launches_per_layer", separateMs);
+                float otherMs = m.replayMillis(1, 50);
+                m.resetLayersInOneLaunch();
+                out.printf("  (%s; %s instead: %.3f ms per step = %.1f%% of roofline)%n", m.tuning(),
+                        oneLaunch ? "five launches per layer" : "every layer in one launch", otherMs, 100 * (1000 / otherMs) / roofline);
+                r.put(oneLaunch ? "batch1_device_ms_five_launches_per_layer" : "batch1_device_ms_layers_in_one_launch", otherMs);
                 r.put("batch1_device_ms", stepMs);
                 r.put("batch1_tok_s", tps);
                 r.put("batch1_roofline_fraction", frac);

@@ -104,6 +104,29 @@ class CudaGpuTest {
     }
 
     /**
+     * Batch-1 decode through every layer in one launch (grid barriers between the steps) gives the
+     * same bits as five launches per layer, on every fixture without biases and both state formats.
+     */
+    @ParameterizedTest
+    @MethodSource("fixtures")
+    void layersInOneLaunchEqualTheSeparateLaunches(String name) {
+        int[] ids = EmulatedCudaModelTest.longest(name).ids();
+        for (DType state : new DType[]{DType.F32, DType.BF16}) {
+            float[][] out = new float[2][];
+            for (int k = 0; k < 2; k++) {
+                try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
+                    m.setLayersInOneLaunch(k == 1);
+                    out[k] = CudaModelRuns.logitsAtEveryPosition(m, ids);
+                    if (k == 1) {
+                        System.out.println("[gpu] fixture " + name + ", state " + state + ": " + m.tuning());
+                    }
+                }
+            }
+            assertThat(out[1]).as(name + ", state " + state).isEqualTo(out[0]);
+        }
+    }
+
+    /**
      * A random checkpoint of the real Llamba-1B shape, on the GPU and on the CPU backend: logits
      * of a 150-token prompt at every position (three scan chunks), then 12 greedy decode steps. F32 weights on the GPU
      * (the BF16 checkpoint widened exactly) must pick the CPU's tokens; BF16 weights stay close.
