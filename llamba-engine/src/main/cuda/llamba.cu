@@ -184,7 +184,11 @@ __device__ __forceinline__ float ldAct(const bf16* p) {
 #endif
 }
 
-template <typename WT, int T, int PRO, int EPI>
+// A plain load, or with COH (the batch-1 layers kernel) through L2 as ldAct.
+template <bool COH> __device__ __forceinline__ float ldMaybeCoherent(const float* p) { return COH ? ldAct(p) : *p; }
+template <bool COH> __device__ __forceinline__ float ldMaybeCoherent(const bf16* p) { return COH ? ldAct(p) : ld(p); }
+
+template <typename WT, int T, int PRO, int EPI, bool COH = false>
 __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __restrict__ xin, int ldx,
                      const float* __restrict__ normW, float eps, void* __restrict__ out, int ldo, int wpu,
                      bool prefetch = true) {
@@ -210,18 +214,17 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
             const float* x = h + (size_t)t * ldx;
             float ss = 0.0f;
             for (int k = threadIdx.x; k < K; k += blockDim.x) {
-                const float v = ldAct(x + k);
-                xs[t * K + k] = v;
+                const float v = ldMaybeCoherent<COH>(x + k);
                 ss += v * v;
             }
-            ss = blockSum(ss, scratch);  // its barriers also order the stores to xs before the reads below
+            ss = blockSum(ss, scratch);
             const float scale = 1.0f / sqrtf(ss / K + eps);
-            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = roundTo<WT>(normW[k] * (xs[t * K + k] * scale));
+            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = roundTo<WT>(normW[k] * (ldMaybeCoherent<COH>(x + k) * scale));
         }
     } else {
         const WT* x = static_cast<const WT*>(xin);
         for (int t = 0; t < T; t++)
-            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = ldAct(x + (size_t)t * ldx + k);
+            for (int k = threadIdx.x; k < K; k += blockDim.x) xs[t * K + k] = ldMaybeCoherent<COH>(x + (size_t)t * ldx + k);
     }
     __syncthreads();
 
@@ -312,8 +315,8 @@ __device__ void gemv(const WT* __restrict__ W, int rows, int K, const void* __re
                 } else {
                     float* o = static_cast<float*>(out) + (size_t)t * ldo;
                     if (EPI == EPI_ADD) {
-                        o[r0] = ldAct(o + r0) + a0[t];
-                        if (two) o[r1] = ldAct(o + r1) + a1[t];
+                        o[r0] = ldMaybeCoherent<COH>(o + r0) + a0[t];
+                        if (two) o[r1] = ldMaybeCoherent<COH>(o + r1) + a1[t];
                     } else {
                         o[r0] = a0[t];
                         if (two) o[r1] = a1[t];
@@ -366,7 +369,7 @@ __device__ __forceinline__ bool piecewise(int N) {
     return (t & (t - 1)) == 0;
 }
 
-template <typename WT, typename ST>
+template <typename WT, typename ST, bool COH = false>
 __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
                         long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB, int Kc,
                         int convSilu, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int G, int P, int N, int C,
@@ -416,7 +419,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
             j = Di + G * N + g * N + (e - nx - N);
             dst = cC + (e - nx - N);
         }
-        const float in = ldAct(row + j);
+        const float in = ldMaybeCoherent<COH>(row + j);
         float acc = convB[j];
         for (int k = 0; k < Kc - 1; k++) acc += convW[j * Kc + k] * (fresh ? 0.0f : win[k * C + j]);
         acc += convW[j * Kc + Kc - 1] * in;
@@ -424,7 +427,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
         if (Kc > 1) win[(Kc - 2) * C + j] = in;
         *dst = convSilu ? silu(acc) : acc;
     }
-    for (int hh = threadIdx.x; hh < hpg; hh += blockDim.x) dec[hh] = expf(-softplus(ldAct(row + C + Di + h0 + hh)));
+    for (int hh = threadIdx.x; hh < hpg; hh += blockDim.x) dec[hh] = expf(-softplus(ldMaybeCoherent<COH>(row + C + Di + h0 + hh)));
     __syncthreads();
 
     if (vec) {
@@ -454,7 +457,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
             for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
             if (ok && sub == 0) {
                 const int h = h0 + hp / P, p = hp % P;
-                const float z = ldAct(row + C + h * P + p) + (zBias ? zBias[h * P + p] : 0.0f);
+                const float z = ldMaybeCoherent<COH>(row + C + h * P + p) + (zBias ? zBias[h * P + p] : 0.0f);
                 y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * cx[hp]) * silu(z));
             }
         }
@@ -472,7 +475,7 @@ __device__ void ssmStep(const float* __restrict__ proj, int Rin, const int* __re
         }
         acc = warpSum(acc);
         if (lane == 0) {
-            const float z = ldAct(row + C + h * P + p) + (zBias ? zBias[h * P + p] : 0.0f);
+            const float z = ldMaybeCoherent<COH>(row + C + h * P + p) + (zBias ? zBias[h * P + p] : 0.0f);
             y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dskip[h] * xv) * silu(z));
         }
     }
@@ -1019,24 +1022,24 @@ __device__ void layersB1(const LayerPtrs* __restrict__ layers, int from, int to,
         if (!first) gridBarrier(bar);
         switch (step) {
             case 0:
-                gemv<WT, 1, PRO_NORM, EPI_STORE>(static_cast<const WT*>(L.inProj), Rin, D, h, D, L.inNorm, eps, proj, Rin, L.wpuIn, first);
+                gemv<WT, 1, PRO_NORM, EPI_STORE, true>(static_cast<const WT*>(L.inProj), Rin, D, h, D, L.inNorm, eps, proj, Rin, L.wpuIn, first);
                 break;
             case 1:
                 for (int g = blockIdx.x; g < G; g += gridDim.x) {
-                    ssmStep<WT, ST>(proj, Rin, segFresh, segState, l * layerBytes, ssmOff, L.convW, L.convB, Kc, convSilu, L.dSkip,
+                    ssmStep<WT, ST, true>(proj, Rin, segFresh, segState, l * layerBytes, ssmOff, L.convW, L.convB, Kc, convSilu, L.dSkip,
                                     L.zBias, H, G, P, N, C, y, g, 0);
                     __syncthreads();  // the next group reuses the shared memory
                 }
                 break;
             case 2:
-                gemv<WT, 1, PRO_PLAIN, EPI_ADD>(static_cast<const WT*>(L.outProj), D, Di, y, Di, nullptr, eps, h, D, L.wpuOut, first);
+                gemv<WT, 1, PRO_PLAIN, EPI_ADD, true>(static_cast<const WT*>(L.outProj), D, Di, y, Di, nullptr, eps, h, D, L.wpuOut, first);
                 break;
             case 3:
-                gemv<WT, 1, PRO_NORM, EPI_SWIGLU>(static_cast<const WT*>(L.gateUp), I2, D, h, D, L.postNorm, eps, act, I2 / 2,
+                gemv<WT, 1, PRO_NORM, EPI_SWIGLU, true>(static_cast<const WT*>(L.gateUp), I2, D, h, D, L.postNorm, eps, act, I2 / 2,
                                                   L.wpuGateUp, first);
                 break;
             default:
-                gemv<WT, 1, PRO_PLAIN, EPI_ADD>(static_cast<const WT*>(L.down), D, I2 / 2, act, I2 / 2, nullptr, eps, h, D, L.wpuDown,
+                gemv<WT, 1, PRO_PLAIN, EPI_ADD, true>(static_cast<const WT*>(L.down), D, I2 / 2, act, I2 / 2, nullptr, eps, h, D, L.wpuDown,
                                                 first);
                 break;
         }
