@@ -977,49 +977,28 @@ struct LayerPtrs {
     int wpuIn, wpuOut, wpuGateUp, wpuDown;
 };
 
-// A grid barrier in two halves, so that a block can start the next phase's loads between them:
-// gridArrive counts the block in (thread 0 fences the block's writes, ordered before it by
-// __syncthreads, then adds to bar[0]; the last arrival resets the count and advances the generation
-// bar[1]), gridWait waits for that generation. Every block of the grid must be resident at once: the
-// launch sizes the grid by the occupancy the driver reports.
-__device__ __forceinline__ unsigned gridArrive(unsigned* bar) {
+// Waits until every block of the grid has arrived; all of them must be resident at once (the launch
+// sizes the grid by the occupancy the driver reports). bar[0] counts arrivals and is back at 0
+// afterwards; bar[1] is the generation the last arrival advances. Thread 0 fences the block's writes
+// (ordered before it by __syncthreads) before arriving, and fences again after the release.
+__device__ __forceinline__ void gridBarrier(unsigned* bar) {
     __syncthreads();
-    unsigned g = 0;
 #ifdef __CUDA_ARCH__
     if (threadIdx.x == 0) {
-        g = *(volatile unsigned*)(bar + 1);
+        volatile unsigned* gen = bar + 1;
+        const unsigned g = *gen;
         __threadfence();
         if (atomicAdd(bar, 1u) == gridDim.x - 1) {
             atomicExch(bar, 0u);
             __threadfence();
             atomicAdd(bar + 1, 1u);
+        } else {
+            while (*gen == g) __nanosleep(32);
         }
-    }
-#endif
-    return g;  // thread 0's: the generation to wait past
-}
-
-__device__ __forceinline__ void gridWait(unsigned* bar, unsigned g) {
-#ifdef __CUDA_ARCH__
-    if (threadIdx.x == 0) {
-        volatile unsigned* gen = bar + 1;
-        while (*gen == g) __nanosleep(32);
         __threadfence();
     }
 #endif
     __syncthreads();
-}
-
-// Starts group g's SSM state rows (sequence 0) towards L2.
-template <typename ST>
-__device__ __forceinline__ void ssmStatePrefetch(const u64* segState, long long layerOff, long long ssmOff, int g, int H, int G,
-                                                 int P, int N) {
-#ifdef __CUDA_ARCH__
-    const int hpg = H / G;
-    const char* p = reinterpret_cast<const char*>(segState[0]) + layerOff + ssmOff + (size_t)g * hpg * P * N * sizeof(ST);
-    const int bytes = hpg * P * N * (int)sizeof(ST);
-    for (int off = threadIdx.x * 128; off < bytes; off += blockDim.x * 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
-#endif
 }
 
 // One decode step of one sequence through every layer: phase 5l+k of layer l is in_proj (RMSNorm
@@ -1035,29 +1014,12 @@ __device__ __forceinline__ void ssmStatePrefetch(const u64* segState, long long 
 template <typename WT, typename ST>
 __device__ void layersB1(const LayerPtrs* __restrict__ layers, int from, int to, unsigned* bar, float* h, float* proj, WT* y,
                          WT* act, int D, int Rin, int Di, int I2, float eps, const int* segFresh, const u64* segState,
-                         long long layerBytes, long long ssmOff, int Kc, int convSilu, int H, int G, int P, int N, int C,
-                         int prefetch) {
+                         long long layerBytes, long long ssmOff, int Kc, int convSilu, int H, int G, int P, int N, int C) {
     for (int ph = from; ph < to; ph++) {
         const int l = ph / 5, step = ph % 5;
         const LayerPtrs& L = layers[l];
         const bool first = ph == from;
-        if (!first) {
-            const unsigned g = gridArrive(bar);
-            if (prefetch) {
-                // Arrived: the next product's first weights (or the mixer's state) towards L2 while the
-                // last blocks finish. Before arriving, the same prefetches delayed the barrier.
-                switch (step) {
-                    case 0: gemvPrefetch<WT>(static_cast<const WT*>(L.inProj), Rin, D, L.wpuIn); break;
-                    case 1:
-                        for (int q = blockIdx.x; q < G; q += gridDim.x) ssmStatePrefetch<ST>(segState, l * layerBytes, ssmOff, q, H, G, P, N);
-                        break;
-                    case 2: gemvPrefetch<WT>(static_cast<const WT*>(L.outProj), D, Di, L.wpuOut); break;
-                    case 3: gemvPrefetch<WT>(static_cast<const WT*>(L.gateUp), I2, D, L.wpuGateUp); break;
-                    default: gemvPrefetch<WT>(static_cast<const WT*>(L.down), D, I2 / 2, L.wpuDown); break;
-                }
-            }
-            gridWait(bar, g);
-        }
+        if (!first) gridBarrier(bar);
         switch (step) {
             case 0:
                 gemv<WT, 1, PRO_NORM, EPI_STORE, true>(static_cast<const WT*>(L.inProj), Rin, D, h, D, L.inNorm, eps, proj, Rin, L.wpuIn, first);
@@ -1088,9 +1050,9 @@ __device__ void layersB1(const LayerPtrs* __restrict__ layers, int from, int to,
     extern "C" __global__ void __launch_bounds__(512, 2) layers_b1_##S##_##SS(                                              \
         const LayerPtrs* layers, int from, int to, unsigned* bar, float* h, float* proj, WT* y, WT* act, int D, int Rin,   \
         int Di, int I2, float eps, const int* segFresh, const u64* segState, long long layerBytes, long long ssmOff, int Kc, \
-        int convSilu, int H, int G, int P, int N, int C, int prefetch) {                                                    \
+        int convSilu, int H, int G, int P, int N, int C) {                                                                  \
         layersB1<WT, ST>(layers, from, to, bar, h, proj, y, act, D, Rin, Di, I2, eps, segFresh, segState, layerBytes,        \
-                         ssmOff, Kc, convSilu, H, G, P, N, C, prefetch);                                                    \
+                         ssmOff, Kc, convSilu, H, G, P, N, C);                                                              \
     }                                                                                                                       \
     EMU_KERNEL(layers_b1_##S##_##SS)
 

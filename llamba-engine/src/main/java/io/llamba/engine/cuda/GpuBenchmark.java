@@ -272,16 +272,6 @@ public final class GpuBenchmark {
                 out.printf("  (%s; %s instead: %.3f ms per step = %.1f%% of roofline)%n", m.tuning(),
                         oneLaunch ? "five launches per layer" : "every layer in one launch", otherMs, 100 * (1000 / otherMs) / roofline);
                 r.put(oneLaunch ? "batch1_device_ms_five_launches_per_layer" : "batch1_device_ms_layers_in_one_launch", otherMs);
-                // The one-launch path with the next phase's loads started between arriving at a barrier and waiting.
-                m.setLayersInOneLaunch(true);
-                m.setLayersB1Prefetch(true);
-                decode(m, pool, 1, 8);
-                float prefetchMs = m.replayMillis(1, 50);
-                m.setLayersB1Prefetch(false);
-                m.resetLayersInOneLaunch();
-                out.printf("  (every layer in one launch, the next loads started between arriving at a barrier and waiting: %.3f ms per step)%n",
-                        prefetchMs);
-                r.put("batch1_device_ms_layers_in_one_launch_prefetch", prefetchMs);
                 r.put("batch1_device_ms", stepMs);
                 r.put("batch1_tok_s", tps);
                 r.put("batch1_roofline_fraction", frac);

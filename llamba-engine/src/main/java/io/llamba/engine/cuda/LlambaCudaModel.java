@@ -74,8 +74,6 @@ public final class LlambaCudaModel extends CudaModel {
     private final DeviceBuffer layerTable, gridBarrier;
     /** Whether batch-1 decode runs every layer in one launch; null: {@link #layersInOneLaunchByDefault}. */
     private Boolean layersInOneLaunch;
-    /** Whether the layers kernel starts the next phase's loads between arriving at a barrier and waiting at it. */
-    private boolean layersB1Prefetch;
     /** The grid of the last one-launch pass (0: launched a step at a time), for {@link #tuning}. */
     private int layersB1Grid;
     /** The scan chunks of the pass whose metadata was written last. */
@@ -239,8 +237,7 @@ public final class LlambaCudaModel extends CudaModel {
         IntFunction<KernelArgs> args = from -> new KernelArgs().ptr(layerTable.address()).i32(from).i32(resident > 0 ? phases : from + 1)
                 .ptr(gridBarrier.address()).ptr(h.address()).ptr(proj.address()).ptr(y.address()).ptr(act.address()).i32(d).i32(rin)
                 .i32(di).i32(i2).f32(normEps()).ptr(m.segFresh()).ptr(m.segState()).i64(layerBytes).i64(ssmOffset).i32(c.dConv())
-                .i32(c.convSilu() ? 1 : 0).i32(c.nVHeads()).i32(c.nQkHeads()).i32(c.headDim()).i32(c.dState()).i32(c.convChannels())
-                .i32(layersB1Prefetch ? 1 : 0);
+                .i32(c.convSilu() ? 1 : 0).i32(c.nVHeads()).i32(c.nQkHeads()).i32(c.headDim()).i32(c.dState()).i32(c.convChannels());
         layersB1Grid = resident > 0 ? dev.multiprocessors() * Math.min(resident, gemvBlocksPerSm()) : 0;
         if (resident > 0) {
             dev.launch(kLayersB1, layersB1Grid, 1, block, smem, args.apply(0));
@@ -255,14 +252,6 @@ public final class LlambaCudaModel extends CudaModel {
     void setLayersInOneLaunch(boolean on) {
         try (Device.Scope _ = dev.enter()) {
             layersInOneLaunch = on;
-            dropGraphs();
-        }
-    }
-
-    /** Whether the layers kernel starts the next phase's loads between arriving at a barrier and waiting (the benchmark measures both). */
-    void setLayersB1Prefetch(boolean on) {
-        try (Device.Scope _ = dev.enter()) {
-            layersB1Prefetch = on;
             dropGraphs();
         }
     }
