@@ -162,6 +162,24 @@ public final class GpuBenchmark {
             dev.free(ma);
             dev.free(mb);
             dev.free(mc);
+
+            // The grid barrier of the batch-1 layers kernel alone, at that kernel's grid.
+            Kernel kb = dev.kernel("barrier_bench");
+            int resident = dev.residentBlocksPerSm(kb, 512, 0);
+            if (resident > 0) {
+                DeviceBuffer bar = dev.allocate(LlambaCudaModel.GRID_BARRIER_BYTES, "grid barrier");
+                dev.zero(bar, 0, LlambaCudaModel.GRID_BARRIER_BYTES);
+                int grid = dev.multiprocessors() * Math.min(2, resident);
+                int nb = 2000;
+                dev.launch(kb, grid, 1, 512, 0, new KernelArgs().ptr(bar.address()).i32(nb));
+                Device.Event b0 = dev.record();
+                dev.launch(kb, grid, 1, 512, 0, new KernelArgs().ptr(bar.address()).i32(nb));
+                Device.Event b1 = dev.record();
+                float bms = dev.millisBetween(b0, b1);
+                dev.free(bar);
+                out.printf("grid barrier: %.2f us each (%d in one launch of %d blocks x 512 threads)%n", 1000.0 * bms / nb, nb, grid);
+                results.put("grid_barrier_us", 1000.0 * bms / nb);
+            }
         }
         results.put("copy_bandwidth_gbs", copyBandwidth / 1e9);
         results.put("gemm_tflops", gemmRate / 1e12);
