@@ -977,39 +977,25 @@ struct LayerPtrs {
 };
 
 // Waits until every block of the grid has arrived; all of them must be resident at once (the launch
-// sizes the grid by the occupancy the driver reports). Two levels, so that no counter takes more
-// than BARRIER_GROUP arrivals in a row: a block counts itself into its group's counter (one per 128
-// bytes, bar[32·(1+group)]); the group's last arrival counts the group into bar[0]; the last group's
-// resets bar[0] and advances the generation bar[1], which every block waits for. Each counter is back
-// at 0 afterwards. Thread 0 fences the block's writes (ordered before it by __syncthreads) before
-// arriving; arrivals are acquire-release and the wait an acquire, so every block sees every other
-// block's writes once it is through.
-#define BARRIER_GROUP 16
+// sizes the grid by the occupancy the driver reports). bar[0] counts arrivals and is back at 0
+// afterwards; bar[1] is the generation the last arrival advances. Thread 0 fences the block's writes
+// (ordered before it by __syncthreads) before arriving, and fences again after the release. (A
+// two-level barrier with acquire/release atomics made the layers kernel slower: commit f81b646, docs/benchmarks/gpu-bench-layers-treebarrier.log.)
 __device__ __forceinline__ void gridBarrier(unsigned* bar) {
     __syncthreads();
 #ifdef __CUDA_ARCH__
     if (threadIdx.x == 0) {
-        unsigned* gen = bar + 1;
-        unsigned g;
-        asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(g) : "l"(gen) : "memory");
-        const unsigned groups = (gridDim.x + BARRIER_GROUP - 1) / BARRIER_GROUP, grp = blockIdx.x / BARRIER_GROUP;
-        const unsigned inGroup = min((unsigned)BARRIER_GROUP, gridDim.x - grp * BARRIER_GROUP);
-        unsigned* counter = bar + 32 * (1 + grp);
-        unsigned old;
-        __threadfence();  // the block's writes, ordered before this thread by __syncthreads, before its arrival
-        asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(old) : "l"(counter) : "memory");
-        if (old == inGroup - 1) {
-            *counter = 0;  // nobody touches it again before the generation moves
-            asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(old) : "l"(bar) : "memory");
-            if (old == groups - 1) {
-                *bar = 0;
-                asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(gen) : "memory");
-            }
+        volatile unsigned* gen = bar + 1;
+        const unsigned g = *gen;
+        __threadfence();
+        if (atomicAdd(bar, 1u) == gridDim.x - 1) {
+            atomicExch(bar, 0u);
+            __threadfence();
+            atomicAdd(bar + 1, 1u);
+        } else {
+            while (*gen == g) __nanosleep(32);
         }
-        unsigned now;
-        do {
-            asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(now) : "l"(gen) : "memory");
-        } while (now == g);
+        __threadfence();
     }
 #endif
     __syncthreads();

@@ -178,12 +178,8 @@ public final class LlambaCudaModel extends CudaModel {
 
     // ------------------------------------------------------------------ batch 1: every layer in one launch
 
-    /**
-     * The grid barrier's counters (llamba.cu's gridBarrier): the total and the generation, then one
-     * counter per group of 16 blocks, each on its own 128 bytes; room for 1984 blocks.
-     */
-    static final int GRID_BARRIER_BYTES = 128 * (1 + 1984 / 16);
-    private static final int MAX_BARRIER_BLOCKS = 1984;
+    /** The grid barrier's counters (llamba.cu's gridBarrier): the arrivals and the generation, on a line of their own. */
+    static final int GRID_BARRIER_BYTES = 256;
 
     /** Bytes of one LayerPtrs record of llamba.cu: ten pointers, then four ints. */
     private static final int LAYER_PTRS_BYTES = 10 * 8 + 4 * 4;
@@ -245,7 +241,7 @@ public final class LlambaCudaModel extends CudaModel {
                 .ptr(gridBarrier.address()).ptr(h.address()).ptr(proj.address()).ptr(y.address()).ptr(act.address()).i32(d).i32(rin)
                 .i32(di).i32(i2).f32(normEps()).ptr(m.segFresh()).ptr(m.segState()).i64(layerBytes).i64(ssmOffset).i32(c.dConv())
                 .i32(c.convSilu() ? 1 : 0).i32(c.nVHeads()).i32(c.nQkHeads()).i32(c.headDim()).i32(c.dState()).i32(c.convChannels());
-        layersB1Grid = resident > 0 ? Math.min(MAX_BARRIER_BLOCKS, dev.multiprocessors() * Math.min(resident, gemvBlocksPerSm())) : 0;
+        layersB1Grid = resident > 0 ? dev.multiprocessors() * Math.min(resident, gemvBlocksPerSm()) : 0;
         if (resident > 0) {
             dev.launch(kLayersB1, layersB1Grid, 1, block, smem, args.apply(0));
         } else {
