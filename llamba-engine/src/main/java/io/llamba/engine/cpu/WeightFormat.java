@@ -1,6 +1,7 @@
 package io.llamba.engine.cpu;
 
 import io.llamba.engine.checkpoint.DType;
+import io.llamba.engine.model.Quantization;
 
 import java.util.Locale;
 
@@ -43,6 +44,18 @@ public enum WeightFormat {
             case BF16 -> BF16;
             case F16 -> F16;
             default -> throw new IllegalArgumentException("dtype " + dtype + " is not a weight format (F32, BF16, F16)");
+        };
+    }
+
+    /**
+     * The format a matrix stored as {@code dtype} is held in under {@code quantization}: the block format
+     * asked for, or the one that keeps the checkpoint's values.
+     */
+    public static WeightFormat of(DType dtype, Quantization quantization) {
+        return switch (quantization) {
+            case NONE -> of(dtype);
+            case Q8_0 -> Q8_0;
+            case Q4_0 -> Q4_0;
         };
     }
 

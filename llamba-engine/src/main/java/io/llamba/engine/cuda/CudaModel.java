@@ -607,7 +607,7 @@ abstract class CudaModel implements Model, DeviceSampling {
     void linear(long wAddr, int rows, int k, boolean norm, long x, int ldx, long normW, int epi, long out, int ldo, int t, int r0) {
         int tt = t <= 1 ? 1 : t <= 2 ? 2 : 4;
         int smem = 4 * tt * k;
-        if (t <= gemvMaxRows && smem <= dev.maxSharedMemoryPerBlock() - 1024) {
+        if (usesGemv(t, k)) {
             int mode = norm ? (epi == SWIGLU ? NW : NS) : (epi == ADD ? PA : PS);
             if ((norm && epi == ADD) || (!norm && epi == SWIGLU)) {
                 throw new IllegalStateException("no GEMV kernel for this prologue and epilogue");

@@ -282,7 +282,7 @@ public final class GpuBenchmark {
                         + " %.3f ms (graph replay) = %.1f%% of roofline%n", tps, 100 * frac, roofline, copyBandwidth / 1e9, stepMs,
                         100 * (1000 / stepMs) / roofline);
                 // The step the other way, in the same run: five launches per layer, or every layer in one launch.
-                boolean oneLaunch = m.tuning().contains("layers in one launch");
+                boolean oneLaunch = m.layersInOneLaunch(1);
                 m.setLayersInOneLaunch(!oneLaunch);
                 decode(m, pool, 1, 8);
                 float otherMs = m.replayMillis(1, 50);

@@ -73,7 +73,7 @@ public final class LlambaCudaModel extends CudaModel {
     private final Kernel kLayersB1;
     private final DeviceBuffer layerTable, gridBarrier;
     /** Whether batch-1 decode runs every layer in one launch; null: {@link #layersInOneLaunchByDefault}. */
-    private Boolean layersInOneLaunch;
+    private Boolean oneLaunchChoice;
     /** The grid of the last one-launch pass (0: launched a step at a time), for {@link #tuning}. */
     private int layersB1Grid;
     /** The scan chunks of the pass whose metadata was written last. */
@@ -202,9 +202,14 @@ public final class LlambaCudaModel extends CudaModel {
         dev.synchronize();
     }
 
-    /** Dynamic shared memory of the layers kernel: the largest product's row of activations, or the mixer step's. */
+    /** The longest row of activations a layer's products take (in_proj and gate/up: d_model; out_proj: inner; down: intermediate). */
+    private int widestK() {
+        return Math.max(Math.max(c.dModel(), c.innerSize()), c.intermediateSize());
+    }
+
+    /** Dynamic shared memory of the layers kernel: the widest product's row of activations, or the mixer step's. */
     private int layersB1Smem() {
-        return Math.max(stepSmem, 4 * Math.max(Math.max(c.dModel(), c.innerSize()), c.intermediateSize()));
+        return Math.max(stepSmem, 4 * widestK());
     }
 
     /**
@@ -212,17 +217,12 @@ public final class LlambaCudaModel extends CudaModel {
      * product on the GEMV kernels, no in_proj or out_proj bias (the kernel has no bias step), and
      * enough shared memory.
      */
-    private boolean layersB1(int t) {
-        boolean on = layersInOneLaunch != null ? layersInOneLaunch : layersInOneLaunchByDefault();
-        if (t != 1 || !on || !usesGemv(1, Math.max(Math.max(c.dModel(), c.innerSize()), c.intermediateSize()))) {
+    boolean layersInOneLaunch(int t) {
+        boolean on = oneLaunchChoice != null ? oneLaunchChoice : layersInOneLaunchByDefault();
+        if (t != 1 || !on || !usesGemv(1, widestK())) {
             return false;
         }
-        for (LlambaCudaWeights.Layer L : w.layers) {
-            if (L.inBias() != 0 || L.outBias() != 0) {
-                return false;
-            }
-        }
-        return layersB1Smem() <= dev.maxSharedMemoryPerBlock() - 1024 && c.dConv() - 1 <= MAX_CONV;
+        return !c.ssmBias() && layersB1Smem() <= dev.maxSharedMemoryPerBlock() - 1024 && c.dConv() - 1 <= MAX_CONV;
     }
 
     /**
@@ -254,7 +254,7 @@ public final class LlambaCudaModel extends CudaModel {
     /** Batch-1 decode through every layer in one launch or five launches per layer (tests, the benchmark). Drops the captured graphs. */
     void setLayersInOneLaunch(boolean on) {
         try (Device.Scope _ = dev.enter()) {
-            layersInOneLaunch = on;
+            oneLaunchChoice = on;
             dropGraphs();
         }
     }
@@ -262,7 +262,7 @@ public final class LlambaCudaModel extends CudaModel {
     /** Back to the default choice ({@link #layersInOneLaunchByDefault}). Drops the captured graphs. */
     void resetLayersInOneLaunch() {
         try (Device.Scope _ = dev.enter()) {
-            layersInOneLaunch = null;
+            oneLaunchChoice = null;
             dropGraphs();
         }
     }
@@ -512,7 +512,7 @@ public final class LlambaCudaModel extends CudaModel {
         final long fresh = m.segFresh() + 4L * r0, states = m.segState() + 8L * r0;
         List<Runnable> g = new ArrayList<>();
         g.add(() -> embed(w.embedding, d, t, m.tok() + 4L * r0, hr));
-        if (r0 == 0 && layersB1(t)) {
+        if (r0 == 0 && layersInOneLaunch(t)) {
             g.add(() -> launchLayersB1(m));
             g.add(() -> decodeHeadAndSample(r0, t, sample, w.head, w.finalNorm, d, hr, new MetaLayout(m.n(), 0).sampling()));
             return g;
@@ -609,7 +609,8 @@ public final class LlambaCudaModel extends CudaModel {
     }
 
     String tuning() {
-        return gemvTuning() + (layersB1(1) ? "; batch 1: layers in one launch" + (layersB1Grid > 0 ? " (" + layersB1Grid + " blocks)" : "") : "") + "; split decode step from " + splitStepRows + " rows"
+        String oneLaunch = layersInOneLaunch(1) ? "; batch 1: layers in one launch" + (layersB1Grid > 0 ? " (" + layersB1Grid + " blocks)" : "") : "";
+        return gemvTuning() + oneLaunch + "; split decode step from " + splitStepRows + " rows"
                 + (fuseConv ? " (conv fused)" : "") + "; two streams from "
                 + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger
                 + (overlapGemmSms > 0 ? ", products on " + overlapGemmSms + " SMs" : ""));

@@ -82,11 +82,7 @@ final class LlamaCpuModel implements Model {
         this.c = c;
         this.checkpoint = ck;
         this.embedding = ck.get("model.embed_tokens.weight");
-        this.format = switch (quantization) {
-            case NONE -> WeightFormat.of(embedding.dtype());
-            case Q8_0 -> WeightFormat.Q8_0;
-            case Q4_0 -> WeightFormat.Q4_0;
-        };
+        this.format = WeightFormat.of(embedding.dtype(), quantization);
         this.parallel = new Parallel(threads);
         this.weights = Arena.ofShared();
         try {

@@ -89,11 +89,7 @@ final class LlambaCpuModel implements Model {
         this.checkpoint = ck;
         int v = c.vocabSize();
         this.embedding = ck.get("backbone.embedding.weight");
-        this.format = switch (quantization) {
-            case NONE -> WeightFormat.of(embedding.dtype());
-            case Q8_0 -> WeightFormat.Q8_0;
-            case Q4_0 -> WeightFormat.Q4_0;
-        };
+        this.format = WeightFormat.of(embedding.dtype(), quantization);
         this.parallel = new Parallel(threads);
         this.weights = Arena.ofShared();
         try {

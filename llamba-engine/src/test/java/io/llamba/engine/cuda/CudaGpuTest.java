@@ -16,8 +16,6 @@ import io.llamba.engine.sampling.Sampler;
 import io.llamba.engine.sampling.SamplingParams;
 import io.llamba.engine.testing.ByteTokenizer;
 import io.llamba.engine.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
@@ -39,25 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("gpu")
 @EnabledIf("cudaUsable")
-class CudaGpuTest {
-    static CudaDevice dev;
-
-    static boolean cudaUsable() {
-        return CudaAvailability.probe().available();
-    }
-
-    @BeforeAll
-    static void open() {
-        dev = CudaDevice.open(0, CudaAvailability.fatbin());
-        System.out.println("[gpu] " + dev.description());
-    }
-
-    @AfterAll
-    static void close() {
-        if (dev != null) {
-            dev.close();
-        }
-    }
+class CudaGpuTest extends OnCudaDevice {
 
     static List<String> fixtures() {
         return Fixtures.names();

@@ -63,4 +63,29 @@ final class CudaModelRuns {
             }
         }
     }
+
+    /**
+     * Token {@code prompt.length - 1}'s logits two ways, after the same prefix of all but the last 41
+     * tokens (prefilled in 256-token chunks): sequence a takes the last 41 as one prompt chunk (the
+     * prompt-tile kernel), its copy b takes 40 as a chunk and then the last alone (the decode
+     * kernel). Both end at the prompt's end. Returns {from the chunk, from the decode step}.
+     */
+    static float[][] lastLogitsChunkedAndDecoded(CudaModel m, StatePool pool, int[] prompt) {
+        int n = prompt.length;
+        int v = m.vocabSize();
+        SequenceState a = pool.tryAcquire().orElseThrow();
+        for (int p = 0; p < n - 41; p += 256) {
+            m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, p, Math.min(256, n - 41 - p), null, false)));
+        }
+        SequenceState b = pool.tryAcquire().orElseThrow();
+        b.copyFrom(a);
+        float[] chunked = new float[v];
+        m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, n - 41, 41, chunked, false)));
+        m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 41, 40, null, false)));
+        float[] decoded = new float[v];
+        m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 1, 1, decoded, false)));
+        assertThat(a.position()).isEqualTo(n);
+        assertThat(b.position()).isEqualTo(n);
+        return new float[][]{chunked, decoded};
+    }
 }

@@ -237,18 +237,8 @@ class EmulatedLlamaCudaTest {
         for (DType f : List.of(DType.F32, DType.BF16)) {
             try (LlamaCudaModel m = onCublas(LlamaCudaModel.random("llama-hd64", longModelConfig(), wide, f, f, 9));
                  StatePool pool = m.createStatePool(2, n)) {
-                int v = m.vocabSize();
-                SequenceState a = pool.tryAcquire().orElseThrow();
-                for (int p = 0; p < n - 41; p += 256) {
-                    m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, p, Math.min(256, n - 41 - p), null, false)));
-                }
-                SequenceState b = pool.tryAcquire().orElseThrow();
-                b.copyFrom(a);
-                float[] tiled = new float[v];
-                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, n - 41, 41, tiled, false)));
-                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 41, 40, null, false)));
-                float[] decoded = new float[v];
-                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 1, 1, decoded, false)));
+                float[][] both = CudaModelRuns.lastLogitsChunkedAndDecoded(m, pool, prompt);
+                float[] tiled = both[0], decoded = both[1];
                 float maxAbs = 0;
                 for (float x : tiled) {
                     assertThat(Float.isFinite(x)).isTrue();

@@ -7,18 +7,14 @@ import io.llamba.engine.generate.GenerationRequest;
 import io.llamba.engine.json.Json;
 import io.llamba.engine.json.JsonObject;
 import io.llamba.engine.model.BackendKind;
-import io.llamba.engine.model.ForwardBatch;
 import io.llamba.engine.model.LoadOptions;
 import io.llamba.engine.model.Model;
 import io.llamba.engine.model.ModelLoader;
 import io.llamba.engine.model.RandomCheckpoint;
-import io.llamba.engine.model.SequenceState;
 import io.llamba.engine.model.StatePool;
 import io.llamba.engine.sampling.SamplingParams;
 import io.llamba.engine.testing.ByteTokenizer;
 import io.llamba.engine.testing.LlamaFixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
@@ -45,25 +41,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("gpu")
 @EnabledIf("cudaUsable")
-class LlamaCudaGpuTest {
-    static CudaDevice dev;
-
-    static boolean cudaUsable() {
-        return CudaAvailability.probe().available();
-    }
-
-    @BeforeAll
-    static void open() {
-        dev = CudaDevice.open(0, CudaAvailability.fatbin());
-        System.out.println("[gpu] " + dev.description());
-    }
-
-    @AfterAll
-    static void close() {
-        if (dev != null) {
-            dev.close();
-        }
-    }
+class LlamaCudaGpuTest extends OnCudaDevice {
 
     static List<String> fixtures() {
         return LlamaFixtures.names();
@@ -160,20 +138,8 @@ class LlamaCudaGpuTest {
         for (DType f : new DType[]{DType.F32, DType.BF16}) {
             try (LlamaCudaModel m = LlamaCudaModel.random("llama-3.2-1b", preset("llama-3.2-1b"), dev, f, f, 9);
                  StatePool pool = m.createStatePool(2, n)) {
-                int v = m.vocabSize();
-                SequenceState a = pool.tryAcquire().orElseThrow();
-                for (int p = 0; p < n - 41; p += 256) {
-                    m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, p, Math.min(256, n - 41 - p), null, false)));
-                }
-                SequenceState b = pool.tryAcquire().orElseThrow();
-                b.copyFrom(a);
-                float[] tiled = new float[v];
-                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(a, prompt, n - 41, 41, tiled, false)));
-                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 41, 40, null, false)));
-                float[] decoded = new float[v];
-                m.forward(new ForwardBatch().add(new ForwardBatch.Entry(b, prompt, n - 1, 1, decoded, false)));
-                assertThat(a.position()).isEqualTo(n);
-                assertThat(b.position()).isEqualTo(n);
+                float[][] both = CudaModelRuns.lastLogitsChunkedAndDecoded(m, pool, prompt);
+                float[] tiled = both[0], decoded = both[1];
                 CudaFixtureCheck.Worst w = CudaFixtureCheck.compare("position " + (n - 1), tiled, decoded, 0);
                 System.out.printf("[gpu] Llama-3.2-1B shape, weights and cache %s, %d-token context: decode kernel vs prompt-tile kernel"
                         + " max |Δ|/max|logit| %.2e%n", f, n, w.relative());
