@@ -24,8 +24,11 @@ final class TileKernels {
     private static final int TILE = 2 * P;
     /** Token rows per plain kernel call: 8 needs 16 accumulators, which fit in 32 vector registers (AVX-512) but not in 16. */
     static final int MAX_TOKENS = P >= 16 ? 8 : 4;
-    /** Token rows per blocked kernel call: 6 needs 24 accumulators (block sums and totals). */
-    static final int MAX_BLOCKED_TOKENS = P >= 16 ? 6 : 2;
+    /**
+     * Token rows per blocked kernel call: 6 keeps 24 accumulators (block sums and totals) in 32
+     * registers (AVX-512); with 16 (AVX2), 4 keeps its block sums in registers and its totals in memory.
+     */
+    static final int MAX_BLOCKED_TOKENS = P >= 16 ? 6 : 4;
 
     private TileKernels() {
     }
@@ -312,12 +315,16 @@ final class TileKernels {
     }
 
     /**
-     * The blocked product for 4 token rows with every accumulator in registers (2×4 for the block sums, 2×4
-     * for the totals): per block, c = Σ_i w·x as a chain of fused multiply-adds, then acc = fma(c, d_w·d_x, acc).
+     * The blocked product for 4 token rows, the block sums (2×4) in registers and the totals in
+     * {@code out}: per block, c = Σ_i w·x as a chain of fused multiply-adds, then
+     * out = fma(c, d_w·d_x, out), the same operations as with the totals in registers (a float stored
+     * and loaded is the same float). With 16 vector registers (AVX2) the totals would not fit beside
+     * the sums; in memory they cost a load and a store per accumulator and block of 32 columns, and
+     * four tokens per pass read the widened tile half as often as two.
      */
     static void blocked4(float[] w, int n, int so, float[] x, int x0, float[] dx, int ds, int d0, float[] out, int o) {
+        java.util.Arrays.fill(out, o, o + 4 * TILE, 0f);
         FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = z, a10 = z, a01 = z, a11 = z, a02 = z, a12 = z, a03 = z, a13 = z;
         for (int blk = 0, i = 0, wi = 0, xi = x0; i < n; blk++) {
             FloatVector c00 = z, c10 = z, c01 = z, c11 = z, c02 = z, c12 = z, c03 = z, c13 = z;
             for (int end = i + 32; i < end; i += 2, wi += 2 * TILE, xi += 8) {
@@ -353,26 +360,18 @@ final class TileKernels {
             FloatVector s0 = FloatVector.fromArray(F, w, so + blk * TILE);
             FloatVector s1 = FloatVector.fromArray(F, w, so + blk * TILE + P);
             float e0 = dx[d0 + blk];
-            a00 = c00.fma(s0.mul(e0), a00);
-            a10 = c10.fma(s1.mul(e0), a10);
+            c00.fma(s0.mul(e0), FloatVector.fromArray(F, out, o)).intoArray(out, o);
+            c10.fma(s1.mul(e0), FloatVector.fromArray(F, out, o + P)).intoArray(out, o + P);
             float e1 = dx[d0 + ds + blk];
-            a01 = c01.fma(s0.mul(e1), a01);
-            a11 = c11.fma(s1.mul(e1), a11);
+            c01.fma(s0.mul(e1), FloatVector.fromArray(F, out, o + TILE)).intoArray(out, o + TILE);
+            c11.fma(s1.mul(e1), FloatVector.fromArray(F, out, o + TILE + P)).intoArray(out, o + TILE + P);
             float e2 = dx[d0 + 2 * ds + blk];
-            a02 = c02.fma(s0.mul(e2), a02);
-            a12 = c12.fma(s1.mul(e2), a12);
+            c02.fma(s0.mul(e2), FloatVector.fromArray(F, out, o + 2 * TILE)).intoArray(out, o + 2 * TILE);
+            c12.fma(s1.mul(e2), FloatVector.fromArray(F, out, o + 2 * TILE + P)).intoArray(out, o + 2 * TILE + P);
             float e3 = dx[d0 + 3 * ds + blk];
-            a03 = c03.fma(s0.mul(e3), a03);
-            a13 = c13.fma(s1.mul(e3), a13);
+            c03.fma(s0.mul(e3), FloatVector.fromArray(F, out, o + 3 * TILE)).intoArray(out, o + 3 * TILE);
+            c13.fma(s1.mul(e3), FloatVector.fromArray(F, out, o + 3 * TILE + P)).intoArray(out, o + 3 * TILE + P);
         }
-        a00.intoArray(out, o);
-        a10.intoArray(out, o + P);
-        a01.intoArray(out, o + TILE);
-        a11.intoArray(out, o + TILE + P);
-        a02.intoArray(out, o + 2 * TILE);
-        a12.intoArray(out, o + 2 * TILE + P);
-        a03.intoArray(out, o + 3 * TILE);
-        a13.intoArray(out, o + 3 * TILE + P);
     }
 
     /**
