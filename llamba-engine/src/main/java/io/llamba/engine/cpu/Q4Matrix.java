@@ -37,10 +37,16 @@ public final class Q4Matrix extends CpuMatrix {
     private static final int BLOCK_BYTES = (1 + GROUPS) * TILE * 2;
     private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private final MemorySegment data;
+    /** Each tile's records as a slice of its own, made once, for bounds checks hoisted out of the group loops (see Q8Matrix.records). */
+    private final MemorySegment[] records;
 
     Q4Matrix(WeightSource src, Arena arena) {
         super(src, WeightFormat.Q4_0);
         this.data = arena.allocate((long) tiles * blocks * BLOCK_BYTES, 64);
+        this.records = new MemorySegment[tiles];
+        for (int t = 0; t < tiles; t++) {
+            records[t] = data.asSlice((long) t * blocks * BLOCK_BYTES, (long) blocks * BLOCK_BYTES);
+        }
     }
 
     /** Byte offset of block {@code block} of {@code tile}: its scales; group g follows at {@code + (1+g)·2·TILE}. */
@@ -167,12 +173,12 @@ public final class Q4Matrix extends CpuMatrix {
         float[] dx = in.qscale;
         FloatVector z = FloatVector.zero(F);
         FloatVector a0 = z, a1 = z;
+        MemorySegment qa = records[tile];
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             ShortVector ha = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
-            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
-                long o = (long) g * TILE * 2;
-                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
+            for (int o = b * BLOCK_BYTES + TILE * 2, end = (b + 1) * BLOCK_BYTES, i = b * BLOCK; o < end; o += TILE * 2, i += 4) {
+                IntVector wa = IntVector.fromMemorySegment(I, qa, o, LE);
                 ShortVector x0 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
                 ha = ha.add(wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
                 ShortVector x1 = IntVector.broadcast(I, xq[i + 1]).reinterpretAsShorts();
@@ -214,15 +220,15 @@ public final class Q4Matrix extends CpuMatrix {
         FloatVector z = FloatVector.zero(F);
         FloatVector a0 = z, a1 = z, b0 = z, b1 = z;
         long tileBytes = (long) blocks * BLOCK_BYTES;
+        MemorySegment qa = records[tile], qb = records[tile + 1];
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = ra + tileBytes;
             ShortVector ha = IntVector.broadcast(I, start[b]).reinterpretAsShorts();
             ShortVector hb = ha;
-            for (int g = 1, i = b * BLOCK; g <= GROUPS; g++, i += 4) {
-                long o = (long) g * TILE * 2;
-                IntVector wa = IntVector.fromMemorySegment(I, data, ra + o, LE);
-                IntVector wb = IntVector.fromMemorySegment(I, data, rb + o, LE);
+            for (int o = b * BLOCK_BYTES + TILE * 2, end = (b + 1) * BLOCK_BYTES, i = b * BLOCK; o < end; o += TILE * 2, i += 4) {
+                IntVector wa = IntVector.fromMemorySegment(I, qa, o, LE);
+                IntVector wb = IntVector.fromMemorySegment(I, qb, o, LE);
                 ShortVector x0 = IntVector.broadcast(I, xq[i]).reinterpretAsShorts();
                 ha = ha.add(wa.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));
                 hb = hb.add(wb.lanewise(VectorOperators.AND, 0x000f000f).reinterpretAsShorts().mul(x0));

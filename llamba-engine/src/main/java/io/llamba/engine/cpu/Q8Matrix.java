@@ -46,17 +46,6 @@ public final class Q8Matrix extends CpuMatrix {
         return ((long) tile * blocks + block) * BLOCK_BYTES;
     }
 
-    /**
-     * The quants of the block record at {@code record}, as a slice: the loops index it from 0 with
-     * the block's column, and C2 hoists the slice's one bounds check out of the loop, where offsets
-     * from the whole matrix kept a check (and a safepoint poll) on every load (an AVX2 machine's
-     * arithmetic rate went up by about a quarter).
-     */
-    private MemorySegment quants(long record) {
-        // A panel's load may be wider than the panel (B is 64 bits at least): what follows is the next record or the slack.
-        return data.asSlice(record + TILE * 2, BLOCK * TILE + B.length() - PANEL);
-    }
-
     @Override
     public long bytes() {
         return data.byteSize() - 64;
@@ -119,13 +108,12 @@ public final class Q8Matrix extends CpuMatrix {
         FloatVector a0 = z, a1 = z;
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
-            MemorySegment qa = quants(ra);
             FloatVector c0 = z, c1 = z;
-            for (int j = 0, i = b * BLOCK; j < BLOCK; j++, i++) {
-                long o = (long) j * TILE;
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
-                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, c0);
-                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, c1);
+                c0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, c0);
+                c1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, c1);
             }
             // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
             Half.toFloats(data, ra, 0, 1, TILE, buf, TILE);
@@ -152,19 +140,18 @@ public final class Q8Matrix extends CpuMatrix {
             long rb = ra + tileBytes;
             long rc = ra + 2 * tileBytes;
             long rd = ra + 3 * tileBytes;
-            MemorySegment qa = quants(ra), qb = quants(rb), qc = quants(rc), qd = quants(rd);
             FloatVector sa0 = z, sa1 = z, sb0 = z, sb1 = z, sc0 = z, sc1 = z, sd0 = z, sd1 = z;
-            for (int j = 0, i = b * BLOCK; j < BLOCK; j++, i++) {
-                long o = (long) j * TILE;
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
                 FloatVector xv = FloatVector.broadcast(F, x[i]);
-                sa0 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sa0);
-                sa1 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sa1);
-                sb0 = ((FloatVector) ByteVector.fromMemorySegment(B, qb, o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sb0);
-                sb1 = ((FloatVector) ByteVector.fromMemorySegment(B, qb, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sb1);
-                sc0 = ((FloatVector) ByteVector.fromMemorySegment(B, qc, o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sc0);
-                sc1 = ((FloatVector) ByteVector.fromMemorySegment(B, qc, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sc1);
-                sd0 = ((FloatVector) ByteVector.fromMemorySegment(B, qd, o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sd0);
-                sd1 = ((FloatVector) ByteVector.fromMemorySegment(B, qd, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sd1);
+                sa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sa0);
+                sa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sa1);
+                sb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sb0);
+                sb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sb1);
+                sc0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sc0);
+                sc1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rc + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sc1);
+                sd0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sd0);
+                sd1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rd + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xv, sd1);
             }
             // The block's scales, widened as Half explains, into buf after the results (a call takes no vectors).
             Half.toFloats(data, ra, tileBytes, 4, TILE, buf, 4 * TILE);
@@ -244,14 +231,13 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            MemorySegment qa = quants(ra), qb = quants(rb);
             FloatVector sa00 = z, sa01 = z, sa10 = z, sa11 = z, sb00 = z, sb01 = z, sb10 = z, sb11 = z;
-            for (int j = 0, i = b * BLOCK; j < BLOCK; j++, i++) {
-                long o = (long) j * TILE;
-                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o, LE).convertShape(VectorOperators.B2F, F, 0));
-                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
-                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, qb, o, LE).convertShape(VectorOperators.B2F, F, 0));
-                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, qb, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
                 FloatVector x0 = FloatVector.broadcast(F, x[i]);
                 sa00 = wa0.fma(x0, sa00);
                 sa10 = wa1.fma(x0, sa10);
@@ -295,14 +281,13 @@ public final class Q8Matrix extends CpuMatrix {
         for (int b = 0; b < blocks; b++) {
             long ra = blockOffset(tile, b);
             long rb = blockOffset(second, b);
-            MemorySegment qa = quants(ra), qb = quants(rb);
             FloatVector sa00 = z, sa01 = z, sa02 = z, sa10 = z, sa11 = z, sa12 = z, sb00 = z, sb01 = z, sb02 = z, sb10 = z, sb11 = z, sb12 = z;
-            for (int j = 0, i = b * BLOCK; j < BLOCK; j++, i++) {
-                long o = (long) j * TILE;
-                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o, LE).convertShape(VectorOperators.B2F, F, 0));
-                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, qa, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
-                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, qb, o, LE).convertShape(VectorOperators.B2F, F, 0));
-                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, qb, o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
+            for (int i = b * BLOCK, end = i + BLOCK; i < end; i++) {
+                long o = TILE * 2 + (long) (i - b * BLOCK) * TILE;
+                FloatVector wa0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wa1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, ra + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o, LE).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector wb1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, rb + o + PANEL, LE).convertShape(VectorOperators.B2F, F, 0));
                 FloatVector x0 = FloatVector.broadcast(F, x[i]);
                 sa00 = wa0.fma(x0, sa00);
                 sa10 = wa1.fma(x0, sa10);
