@@ -87,34 +87,18 @@ template <typename ST> struct Piece;
 template <> struct Piece<float> { static constexpr int n = 4; };
 template <> struct Piece<bf16> { static constexpr int n = 8; };
 
-// A piece as loaded, before widening (bf16 stays packed: half the registers while it waits).
-template <typename ST> struct RawPiece;
-template <> struct RawPiece<float> { float4 v; };
-template <> struct RawPiece<bf16> { uint4 v; };
-__device__ __forceinline__ void loadRaw(const float* p, RawPiece<float>& r) { r.v = load4(p); }
-__device__ __forceinline__ void loadRaw(const bf16* p, RawPiece<bf16>& r) { r.v = *reinterpret_cast<const uint4*>(p); }
-__device__ __forceinline__ void clearRaw(RawPiece<float>& r) { r.v = make_float4(0.0f, 0.0f, 0.0f, 0.0f); }
-__device__ __forceinline__ void clearRaw(RawPiece<bf16>& r) { r.v.x = r.v.y = r.v.z = r.v.w = 0u; }
-__device__ __forceinline__ void widen(const RawPiece<float>& r, float* v) {
-    v[0] = r.v.x; v[1] = r.v.y; v[2] = r.v.z; v[3] = r.v.w;
+__device__ __forceinline__ void loadPiece(const float* p, float* v) {
+    const float4 a = load4(p);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
 }
-__device__ __forceinline__ void widen(const RawPiece<bf16>& r, float* v) {
-    const unsigned w[4] = {r.v.x, r.v.y, r.v.z, r.v.w};
+__device__ __forceinline__ void loadPiece(const bf16* p, float* v) {
+    const uint4 q = *reinterpret_cast<const uint4*>(p);
+    const unsigned w[4] = {q.x, q.y, q.z, q.w};
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         v[2 * i] = __uint_as_float(w[i] << 16);
         v[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
     }
-}
-__device__ __forceinline__ void loadPiece(const float* p, float* v) {
-    RawPiece<float> r;
-    loadRaw(p, r);
-    widen(r, v);
-}
-__device__ __forceinline__ void loadPiece(const bf16* p, float* v) {
-    RawPiece<bf16> r;
-    loadRaw(p, r);
-    widen(r, v);
 }
 __device__ __forceinline__ void storePiece(float* p, const float* v) { store4(p, make_float4(v[0], v[1], v[2], v[3])); }
 __device__ __forceinline__ void storePiece(bf16* p, const float* v) {

@@ -537,195 +537,155 @@ extern "C" __global__ void conv_step(const float* __restrict__ proj, int Rin, in
 }
 EMU_KERNEL(conv_step)
 
-// ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of SEQ sequences (rows
-// blockIdx.y·SEQ ..+SEQ of T), the state in 16-byte pieces (d_state a multiple of the piece,
-// N/piece a power of two ≤ 32).
+// ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of one sequence, the state in
+// 16-byte pieces (d_state a multiple of the piece, N/piece a power of two ≤ 32).
 //
 // CONV: the conv step fused in (conv_heads): when every head has its own qk group (H == G, as in
 // every released Llamba), the head's x, B and C channels belong to its block alone, so the block
 // shifts those channels' windows and convolves them itself; xbc is not used. Saves the conv
 // kernel, its launch and the round trip of its output through memory.
-//
-// SEQ 2 (conv_heads2): a block loads two sequences' states before the wait, twice the bytes in
-// flight per block. At large batches the kernel is bound by how much state is in flight (each
-// block's loads come in one burst, then it computes and stores), so fewer, fuller blocks may keep
-// the memory busier; the per-sequence arithmetic is the same as with SEQ 1.
-template <typename WT, typename ST, bool CONV, int SEQ = 1>
+template <typename WT, typename ST, bool CONV>
 __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh,
                          const u64* __restrict__ segState, long long layerOff, long long ssmOff, const float* __restrict__ Dskip,
                          const float* __restrict__ zBias, int H, int G, int P, int N, int C, WT* __restrict__ y,
-                         const float* __restrict__ convW, const float* __restrict__ convB, int Kc, int convSilu, int T) {
+                         const float* __restrict__ convW, const float* __restrict__ convB, int Kc, int convSilu) {
     DYN_SMEM(float, sm);
     constexpr int VS = Piece<ST>::n, SB = STEP_BATCH * 4 / VS;
-    const int h = blockIdx.x, g = h / (H / G), Di = H * P;
+    const int h = blockIdx.x, b = blockIdx.y, g = h / (H / G), Di = H * P;
+    float* cx = sm;        // [P]
+    float* cz = cx + P;    // [P] silu(z + z_bias)
+    float* cB = cz + P;    // [N]
+    float* cC = cB + N;    // [N]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int fresh = segFresh[b];
+    ST* S = reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[b]) + layerOff + ssmOff) + (size_t)h * P * N;
     const int tpr = N / VS, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
     const int sub = lane % tpr, n0 = VS * sub;
     const int passes = (P + rowsPerPass - 1) / rowsPerPass;
-    // Per sequence q of the block: its row (the last block may hold fewer than SEQ), its fresh
-    // flag and state, and in shared memory cx [P], cz [P] (silu(z + z_bias)), cB [N], cC [N] at
-    // q·(2P + 2N). Pointers are recomputed where used: with two sequences, registers are short.
-    const int stride = 2 * P + 2 * N;
-    auto stateOf = [&](int b) {
-        return reinterpret_cast<ST*>(reinterpret_cast<char*>(segState[b]) + layerOff + ssmOff) + (size_t)h * P * N;
-    };
-    int bq[SEQ], fresh[SEQ];
-    RawPiece<ST> s[SEQ][SB];
+    float s[SB][VS];
 #pragma unroll
-    for (int q = 0; q < SEQ; q++) {
-        bq[q] = blockIdx.y * SEQ + q;
-        fresh[q] = bq[q] < T ? segFresh[bq[q]] : 1;
-        const ST* St = fresh[q] ? nullptr : stateOf(bq[q]);
+    for (int i = 0; i < SB; i++) {
+        const int p = i * rowsPerPass + warp * rpw + lane / tpr;
+        if (i < passes && p < P && !fresh) {
+            loadPiece(S + (size_t)p * N + n0, s[i]);
+        } else {
 #pragma unroll
-        for (int i = 0; i < SB; i++) {
-            const int p = i * rowsPerPass + warp * rpw + lane / tpr;
-            if (i < passes && p < P && !fresh[q]) {
-                loadRaw(St + (size_t)p * N + n0, s[q][i]);
-            } else {
-                clearRaw(s[q][i]);
-            }
+            for (int e = 0; e < VS; e++) s[i][e] = 0.0f;
         }
     }
     // The fused conv with d_conv 4 and a channel per thread: the window is read before the wait
     // too (no kernel of the pass writes them before this one), so that after
     // it only the token's in_proj values are waited for, as in ssm_heads.
     const bool pre = CONV && Kc == 4 && P + 2 * N <= (int)blockDim.x;
-    int cj = -1, co = 0;
-    float pw[SEQ][3];
+    int cj = -1;
+    float* cdst = nullptr;
+    float pw0 = 0.0f, pw1 = 0.0f, pw2 = 0.0f;
+    float* pwin = CONV ? reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff) : nullptr;
     if (pre && (int)threadIdx.x < P + 2 * N) {
         const int e = threadIdx.x;
         if (e < P) {
             cj = h * P + e;
-            co = e;
+            cdst = cx + e;
         } else if (e < P + N) {
             cj = Di + g * N + (e - P);
-            co = 2 * P + (e - P);
+            cdst = cB + (e - P);
         } else {
             cj = Di + G * N + g * N + (e - P - N);
-            co = 2 * P + N + (e - P - N);
+            cdst = cC + (e - P - N);
         }
-    }
-#pragma unroll
-    for (int q = 0; q < SEQ; q++) {
-        pw[q][0] = pw[q][1] = pw[q][2] = 0.0f;
-        if (CONV && cj >= 0 && !fresh[q]) {
-            const float* pwin = reinterpret_cast<const float*>(reinterpret_cast<char*>(segState[bq[q]]) + layerOff);
-            pw[q][0] = pwin[cj];
-            pw[q][1] = pwin[C + cj];
-            pw[q][2] = pwin[2 * C + cj];
+        if (!fresh) {
+            pw0 = pwin[cj];
+            pw1 = pwin[C + cj];
+            pw2 = pwin[2 * C + cj];
         }
     }
     pdlWait();
-    float decay[SEQ], Dh = Dskip[h];
-#pragma unroll
-    for (int q = 0; q < SEQ; q++) {
-        if (bq[q] >= T) {
-            decay[q] = 0.0f;
-            continue;
+    const float* xr = CONV ? nullptr : xbc + (size_t)b * C;
+    const float* pr = proj + (size_t)b * Rin;
+    if (pre) {
+        if (cj >= 0) {
+            const float in = pr[cj];  // issued with the conv weights' loads: one round trip
+            const float4 kw = load4(convW + 4 * cj);
+            float acc = convB[cj];
+            const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
+            acc += k0 * pw0;
+            acc += k1 * pw1;
+            acc += k2 * pw2;
+            acc += k3 * in;
+            pwin[cj] = pw1;
+            pwin[C + cj] = pw2;
+            pwin[2 * C + cj] = in;
+            *cdst = convSilu ? silu(acc) : acc;
         }
-        const int b = bq[q];
-        const float* pr = proj + (size_t)b * Rin;
-        float* qx = sm + q * stride;
-        float* qz = qx + P;
-        float* qB = qz + P;
-        float* qC = qB + N;
-        if (pre) {
-            if (cj >= 0) {
-                float* pwin = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
-                const float in = pr[cj];  // issued with the conv weights' loads: one round trip
-                const float4 kw = load4(convW + 4 * cj);
-                float acc = convB[cj];
-                acc += kw.x * pw[q][0];
-                acc += kw.y * pw[q][1];
-                acc += kw.z * pw[q][2];
-                acc += kw.w * in;
-                pwin[cj] = pw[q][1];
-                pwin[C + cj] = pw[q][2];
-                pwin[2 * C + cj] = in;
-                qx[co] = convSilu ? silu(acc) : acc;
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
+    } else if (CONV) {
+        float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
+        for (int e = threadIdx.x; e < P + 2 * N; e += blockDim.x) {
+            int j;
+            float* dst;
+            if (e < P) {
+                j = h * P + e;
+                dst = cx + e;
+            } else if (e < P + N) {
+                j = Di + g * N + (e - P);
+                dst = cB + (e - P);
+            } else {
+                j = Di + G * N + g * N + (e - P - N);
+                dst = cC + (e - P - N);
             }
-            for (int p = threadIdx.x; p < P; p += blockDim.x) qz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
-        } else if (CONV) {
-            float* win = reinterpret_cast<float*>(reinterpret_cast<char*>(segState[b]) + layerOff);
-            for (int e = threadIdx.x; e < P + 2 * N; e += blockDim.x) {
-                int j;
-                float* dst;
-                if (e < P) {
-                    j = h * P + e;
-                    dst = qx + e;
-                } else if (e < P + N) {
-                    j = Di + g * N + (e - P);
-                    dst = qB + (e - P);
-                } else {
-                    j = Di + G * N + g * N + (e - P - N);
-                    dst = qC + (e - P - N);
-                }
-                float w[MAX_CONV];
+            float w[MAX_CONV];
 #pragma unroll
-                for (int k = 0; k < MAX_CONV; k++) w[k] = k < Kc - 1 && !fresh[q] ? win[k * C + j] : 0.0f;
-                const float in = pr[j];
-                float acc = convB[j];
+            for (int k = 0; k < MAX_CONV; k++) w[k] = k < Kc - 1 && !fresh ? win[k * C + j] : 0.0f;
+            const float in = pr[j];
+            float acc = convB[j];
 #pragma unroll
-                for (int k = 0; k < MAX_CONV; k++)
-                    if (k < Kc - 1) acc += convW[j * Kc + k] * w[k];
-                acc += convW[j * Kc + Kc - 1] * in;
+            for (int k = 0; k < MAX_CONV; k++)
+                if (k < Kc - 1) acc += convW[j * Kc + k] * w[k];
+            acc += convW[j * Kc + Kc - 1] * in;
 #pragma unroll
-                for (int k = 0; k < MAX_CONV; k++) {
-                    if (k + 1 < Kc - 1) win[k * C + j] = w[k + 1];
-                    else if (k + 1 == Kc - 1) win[k * C + j] = in;
-                }
-                *dst = convSilu ? silu(acc) : acc;
+            for (int k = 0; k < MAX_CONV; k++) {
+                if (k + 1 < Kc - 1) win[k * C + j] = w[k + 1];
+                else if (k + 1 == Kc - 1) win[k * C + j] = in;
             }
-            for (int p = threadIdx.x; p < P; p += blockDim.x) qz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
-        } else {
-            const float* xr = xbc + (size_t)b * C;
-            for (int e = threadIdx.x; e < 2 * P + 2 * N; e += blockDim.x) {
-                if (e < P) qx[e] = xr[h * P + e];
-                else if (e < 2 * P) qz[e - P] = silu(pr[C + h * P + (e - P)] + (zBias ? zBias[h * P + (e - P)] : 0.0f));
-                else if (e < 2 * P + N) qB[e - 2 * P] = xr[Di + g * N + (e - 2 * P)];
-                else qC[e - 2 * P - N] = xr[Di + G * N + g * N + (e - 2 * P - N)];
-            }
+            *dst = convSilu ? silu(acc) : acc;
         }
-        decay[q] = expf(-softplus(pr[C + Di + h]));
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(pr[C + h * P + p] + (zBias ? zBias[h * P + p] : 0.0f));
+    } else {
+        for (int e = threadIdx.x; e < 2 * P + 2 * N; e += blockDim.x) {
+            if (e < P) cx[e] = xr[h * P + e];
+            else if (e < 2 * P) cz[e - P] = silu(pr[C + h * P + (e - P)] + (zBias ? zBias[h * P + (e - P)] : 0.0f));
+            else if (e < 2 * P + N) cB[e - 2 * P] = xr[Di + g * N + (e - 2 * P)];
+            else cC[e - 2 * P - N] = xr[Di + G * N + g * N + (e - 2 * P - N)];
+        }
     }
+    const float decay = expf(-softplus(pr[C + Di + h])), Dh = Dskip[h];
     __syncthreads();
-    // Per sequence, with its state pieces as an array of its own: indexing s by a loop variable
-    // that the compiler might not unroll would put the state in local memory.
-    auto update = [&](int q, int b, int fr, float dq, RawPiece<ST> (&st)[SB]) {
-        ST* St = stateOf(b);
-        const float* qx = sm + q * stride;
-        const float* qz = qx + P;
-        const float* qB = qz + P;
-        const float* qC = qB + N;
-        for (int i = 0; i < passes; i++) {
-            const int p = i * rowsPerPass + warp * rpw + lane / tpr;
-            const bool ok = p < P;
-            float sv[VS];
+    for (int i = 0; i < passes; i++) {
+        const int p = i * rowsPerPass + warp * rpw + lane / tpr;
+        const bool ok = p < P;
+        float sv[VS];
 #pragma unroll
-            for (int e = 0; e < VS; e++) sv[e] = 0.0f;
+        for (int e = 0; e < VS; e++) sv[e] = 0.0f;
 #pragma unroll
-            for (int k = 0; k < SB; k++)
-                if (k == i) {
+        for (int k = 0; k < SB; k++)
+            if (k == i) {
 #pragma unroll
-                    widen(st[k], sv);
-                }
-            if (i >= SB && ok && !fr) loadPiece(St + (size_t)p * N + n0, sv);
-            float acc = 0.0f;
-            if (ok) {
-                const float xv = qx[p];
-#pragma unroll
-                for (int e = 0; e < VS; e++) {
-                    sv[e] = sv[e] * dq + qB[n0 + e] * xv;
-                    acc += sv[e] * qC[n0 + e];
-                }
-                storePiece(St + (size_t)p * N + n0, sv);
+                for (int e = 0; e < VS; e++) sv[e] = s[k][e];
             }
-            for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
-            if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * qx[p]) * qz[p]);
+        if (i >= SB && ok && !fresh) loadPiece(S + (size_t)p * N + n0, sv);
+        float acc = 0.0f;
+        if (ok) {
+            const float xv = cx[p];
+#pragma unroll
+            for (int e = 0; e < VS; e++) {
+                sv[e] = sv[e] * decay + cB[n0 + e] * xv;
+                acc += sv[e] * cC[n0 + e];
+            }
+            storePiece(S + (size_t)p * N + n0, sv);
         }
-    };
-    update(0, bq[0], fresh[0], decay[0], s[0]);
-    if (SEQ > 1 && bq[SEQ - 1] < T) update(SEQ - 1, bq[SEQ - 1], fresh[SEQ - 1], decay[SEQ - 1], s[SEQ - 1]);
+        for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+        if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
+    }
 }
 
 #define HEADS_KERNELS(S, WT, SS, ST)                                                                                   \
@@ -733,25 +693,17 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
         const float* xbc, const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff,    \
         long long ssmOff, const float* Dskip, const float* zBias, int H, int G, int P, int N, int C, WT* y) {           \
         ssmHeads<WT, ST, false>(xbc, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, y,   \
-                                nullptr, nullptr, 0, 0, gridDim.y);                                                    \
+                                nullptr, nullptr, 0, 0);                                                               \
     }                                                                                                                  \
     EMU_KERNEL(ssm_heads_##S##_##SS)                                                                                   \
     extern "C" __global__ void __launch_bounds__(256, 4) conv_heads_##S##_##SS(                                        \
         const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
         const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
-        int G, int P, int N, int C, WT* y, int T) {                                                                    \
+        int G, int P, int N, int C, WT* y) {                                                                           \
         ssmHeads<WT, ST, true>(nullptr, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, y, \
-                               convW, convB, Kc, convSilu, T);                                                         \
+                               convW, convB, Kc, convSilu);                                                            \
     }                                                                                                                  \
-    EMU_KERNEL(conv_heads_##S##_##SS)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(256, 3) conv_heads2_##S##_##SS(                                       \
-        const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
-        const float* convW, const float* convB, int Kc, int convSilu, const float* Dskip, const float* zBias, int H,    \
-        int G, int P, int N, int C, WT* y, int T) {                                                                    \
-        ssmHeads<WT, ST, true, 2>(nullptr, proj, Rin, segFresh, segState, layerOff, ssmOff, Dskip, zBias, H, G, P, N, C, \
-                                  y, convW, convB, Kc, convSilu, T);                                                   \
-    }                                                                                                                  \
-    EMU_KERNEL(conv_heads2_##S##_##SS)
+    EMU_KERNEL(conv_heads_##S##_##SS)
 
 HEADS_KERNELS(f32, float, f32, float)
 HEADS_KERNELS(f32, float, bf16, bf16)

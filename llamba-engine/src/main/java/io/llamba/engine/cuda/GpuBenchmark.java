@@ -388,7 +388,7 @@ public final class GpuBenchmark {
      * per-head state update, and two half-batches on two streams, started 0, 2 or 6 launch groups
      * apart (the two-stream split is off by default: it measured slower), also with the products
      * limited to 7/8, 3/4 or 2/3 of the SMs so that the other half's state update has SMs of its
-     * own; and one stream with the fused kernel taking two sequences per block. Restores the defaults.
+     * own. Restores the defaults.
      */
     private Map<String, Object> decodeVariants(LlambaCudaModel m, StatePool pool, int b) {
         Map<String, Object> v = new LinkedHashMap<>();
@@ -408,14 +408,6 @@ public final class GpuBenchmark {
             v.put((String) x[0], (double) ms);
             line.append(String.format(" %s %.3f;", x[0], ms));
         }
-        // The fused kernel with two sequences per block (conv_heads2), one stream.
-        m.setDecodeOverlap(0, 2, true);
-        m.setPairRows(1);
-        decode(m, pool, b, 4);
-        float paired = m.replayMillis(b, 10);
-        v.put("one stream, conv fused, two sequences per block", (double) paired);
-        line.append(String.format(" one stream, conv fused, two sequences per block %.3f;", paired));
-        m.setPairRows(0);
         m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused
         out.println(line.append(')'));
         return v;

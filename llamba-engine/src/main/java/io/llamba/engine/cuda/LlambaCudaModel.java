@@ -61,8 +61,6 @@ public final class LlambaCudaModel extends CudaModel {
     private int overlapGemmSms;
     /** The split decode step with the conv fused into the per-head kernel (when every head has its own qk group). */
     private boolean fuseConv = true;
-    /** Decode passes of at least this many rows run the fused per-head kernel with two sequences per block (conv_heads2); off by default. */
-    private int pairRows = Integer.MAX_VALUE;
     private final int headsSmem;
     private final long slotBytes;
     private final int stepSmem;
@@ -70,7 +68,7 @@ public final class LlambaCudaModel extends CudaModel {
     private final ModelInfo info;
 
     private final DeviceBuffer h, proj, xbc, y, act, scratchState, yPart, scanScratch, decays;
-    private final Kernel kStep, kConvStep, kHeads, kConvHeads, kConvHeads2, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
+    private final Kernel kStep, kConvStep, kHeads, kConvHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
     /** Batch-1 decode through every layer in one launch ({@link #launchLayersB1}): the kernel, its layer table and grid barrier. */
     private final Kernel kLayersB1;
     private final DeviceBuffer layerTable, gridBarrier;
@@ -137,7 +135,6 @@ public final class LlambaCudaModel extends CudaModel {
             kConvStep = dev.kernel("conv_step");
             kHeads = dev.kernel("ssm_heads_" + ws + "_" + ss);
             kConvHeads = dev.kernel("conv_heads_" + ws + "_" + ss);
-            kConvHeads2 = dev.kernel("conv_heads2_" + ws + "_" + ss);
             kConv = dev.kernel("conv_prefill");
             kWin = dev.kernel("conv_window_update");
             kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
@@ -531,10 +528,9 @@ public final class LlambaCudaModel extends CudaModel {
             });
             g.add(() -> {
                 if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && kc - 1 <= MAX_CONV) {
-                    int seqs = t >= pairRows ? 2 : 1;
-                    dev.launch(seqs == 2 ? kConvHeads2 : kConvHeads, hh, (t + seqs - 1) / seqs, 256, seqs * headsSmem, new KernelArgs()
-                            .ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff).i64(ssmOffset).ptr(L.convW()).ptr(L.convB())
-                            .i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg).i32(pp).i32(nn).i32(ch).ptr(yr).i32(t));
+                    dev.launch(kConvHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
+                            .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg)
+                            .i32(pp).i32(nn).i32(ch).ptr(yr));
                 } else if (t >= splitStepRows && splitStepSupported()) {
                     dev.launch(kConvStep, (int) Math.max(1, ((long) t * ch / 4 + 255) / 256), 1, 256, 0, new KernelArgs().ptr(pr).i32(rin).i32(t)
                             .ptr(fresh).ptr(states).i64(layerOff).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(ch).i32(silu).ptr(xr));
@@ -612,23 +608,10 @@ public final class LlambaCudaModel extends CudaModel {
         }
     }
 
-    /**
-     * From {@code rows} rows on (0 or less: never), the fused per-head state update takes two
-     * sequences per block (conv_heads2), twice the state in flight per block; the same arithmetic.
-     * Drops the captured graphs.
-     */
-    void setPairRows(int rows) {
-        try (Device.Scope _ = dev.enter()) {
-            pairRows = rows <= 0 ? Integer.MAX_VALUE : rows;
-            dropGraphs();
-        }
-    }
-
     String tuning() {
         String oneLaunch = layersInOneLaunch(1) ? "; batch 1: layers in one launch" + (layersB1Grid > 0 ? " (" + layersB1Grid + " blocks)" : "") : "";
         return gemvTuning() + oneLaunch + "; split decode step from " + splitStepRows + " rows"
-                + (fuseConv ? " (conv fused" + (pairRows == Integer.MAX_VALUE ? "" : ", two sequences per block from " + pairRows + " rows") + ")" : "")
-                + "; two streams from "
+                + (fuseConv ? " (conv fused)" : "") + "; two streams from "
                 + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger
                 + (overlapGemmSms > 0 ? ", products on " + overlapGemmSms + " SMs" : ""));
     }

@@ -146,20 +146,16 @@ class EmulatedCudaModelTest {
 
     /**
      * Decode passes through the split mixer step (conv then a block per head, or the conv fused into
-     * the per-head kernel, one or two sequences per block), as two halves on two streams, and the
-     * K-split GEMV.
+     * the per-head kernel), as two halves on two streams, and the K-split GEMV.
      */
     @Test
     void splitDecodeStepAndGemvVariantsMatchTheReference() {
         for (String name : List.of("base-f32", "grouped-bf16")) {
             for (DType state : List.of(DType.F32, DType.BF16)) {
-                for (int variant = 0; variant < 3; variant++) {
+                for (boolean variant : List.of(false, true)) {
                 try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
                     m.tune(4, 256, 1, 4, 1);
-                    // 0: one stream; 1: two halves on two streams; 2: the fused kernel with two sequences per block
-                    // (from one row: a pass of one sequence leaves the block's second empty).
-                    m.setDecodeOverlap(variant == 1 ? 2 : 0, variant == 1 ? 3 : 0, variant == 2 || (variant == 1) == (state == DType.F32));
-                    m.setPairRows(variant == 2 ? 1 : 0);
+                    m.setDecodeOverlap(variant ? 2 : 0, variant ? 3 : 0, variant == (state == DType.F32));
                     double tol = state == DType.BF16 ? BF16_STATE_TOLERANCE : tolerance(m);
                     for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
                         assertThat(w.relative()).as(m.tuning() + ", state " + state + ": " + w.where()).isLessThanOrEqualTo(tol);
