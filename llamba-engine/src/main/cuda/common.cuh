@@ -66,6 +66,40 @@ __device__ __forceinline__ void pdlWait() {
 #endif
 }
 
+// ------------------------------------------------------------------ asynchronous copies to shared memory
+
+// cp.async (sm_80 on): a copy from global to shared memory that holds no registers while in flight,
+// so a block can have the next item's data on the way while it computes the current one. The
+// emulator (and any device without it) copies at once, which is the same once waited for.
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+#else
+    *reinterpret_cast<uint4*>(smem) = *reinterpret_cast<const uint4*>(gmem);
+#endif
+}
+__device__ __forceinline__ void cpAsync4(void* smem, const void* gmem) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(s), "l"(gmem) : "memory");
+#else
+    *reinterpret_cast<unsigned*>(smem) = *reinterpret_cast<const unsigned*>(gmem);
+#endif
+}
+// Closes the group of copies this thread issued since the last commit.
+__device__ __forceinline__ void cpAsyncCommit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+// Waits until at most the newest group of this thread's copies is still in flight.
+__device__ __forceinline__ void cpAsyncWaitAllButNewest() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group 1;" ::: "memory");
+#endif
+}
+
 // ------------------------------------------------------------------ vectors of four
 
 __device__ __forceinline__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }

@@ -710,6 +710,171 @@ HEADS_KERNELS(f32, float, bf16, bf16)
 HEADS_KERNELS(bf16, bf16, f32, float)
 HEADS_KERNELS(bf16, bf16, bf16, bf16)
 
+// conv_heads_pipe: conv_heads as a loop over (sequence, head) items in a grid sized to be resident,
+// with a two-stage pipeline in shared memory. While the block computes item i, the state, conv
+// window and in_proj values of item i + grid are already on their way (cp.async, no registers
+// held). conv_heads loads one item per block in a burst, then computes and stores, so at batch 1024 an SM's memory
+// traffic stops between a block's phases and each new block starts cold; its state moved at
+// 3.0 TB/s (F32) against a 4.2 TB/s copy. The arithmetic is conv_heads', item by item, in the same order.
+//
+// Needs d_conv 4, every head its own qk group (H == G), P + 2N ≤ blockDim, and 16-byte runs (P, N,
+// C and Rin multiples of 4): the host checks them and takes conv_heads otherwise.
+// Shared memory: two stages of [state P×N ST | window 3×E | in_proj E | z P | dt, padded to 4]
+// floats (E = P + 2N), then cx[P], cB[N], cC[N], cz[P].
+template <typename ST>
+__device__ __forceinline__ int pipeStageFloats(int P, int N) {
+    const int E = P + 2 * N;
+    return P * N * (int)sizeof(ST) / 4 + 3 * E + E + P + 4;
+}
+
+// The conv channel of the e-th of a head's P + 2N conv inputs: its x, then its B, then its C.
+__device__ __forceinline__ int pipeChannel(int e, int h, int H, int P, int N) {
+    const int Di = H * P;
+    return e < P ? h * P + e : e < P + N ? Di + h * N + (e - P) : Di + H * N + h * N + (e - P - N);
+}
+
+// Issues the copies of one item into a stage: the state and the window (what no kernel of the pass
+// writes, so they may go before the PDL wait) or the in_proj values (after it).
+template <typename ST>
+__device__ __forceinline__ void pipeIssue(float* stage, int item, bool stateAndWindow, const float* __restrict__ proj, int Rin,
+                                          const int* __restrict__ segFresh, const u64* __restrict__ segState, long long layerOff,
+                                          long long ssmOff, int H, int P, int N, int C) {
+    const int b = item / H, h = item - b * H, E = P + 2 * N, Di = H * P;
+    float* st = stage;
+    float* win = st + P * N * (int)sizeof(ST) / 4;
+    float* in = win + 3 * E;
+    float* z = in + E;
+    float* dt = z + P;
+    if (stateAndWindow) {
+        if (segFresh[b]) return;  // zeros, which the compute step puts in itself
+        const char* base = reinterpret_cast<const char*>(segState[b]) + layerOff;
+        const char* src = base + ssmOff + (size_t)h * P * N * sizeof(ST);
+        const int chunks = P * N * (int)sizeof(ST) / 16;
+        for (int c = threadIdx.x; c < chunks; c += blockDim.x) cpAsync16(reinterpret_cast<char*>(st) + 16 * c, src + 16 * c);
+        const float* pwin = reinterpret_cast<const float*>(base);
+        const int q = E / 4;
+        for (int c = threadIdx.x; c < 3 * q; c += blockDim.x) {
+            const int k = c / q, e = 4 * (c - k * q);
+            cpAsync16(win + k * E + e, pwin + (size_t)k * C + pipeChannel(e, h, H, P, N));
+        }
+    } else {
+        const float* pr = proj + (size_t)b * Rin;
+        const int q = E / 4, qz = P / 4;
+        for (int c = threadIdx.x; c <= q + qz; c += blockDim.x) {
+            if (c < q) cpAsync16(in + 4 * c, pr + pipeChannel(4 * c, h, H, P, N));
+            else if (c < q + qz) cpAsync16(z + 4 * (c - q), pr + C + h * P + 4 * (c - q));
+            else cpAsync4(dt, pr + C + Di + h);
+        }
+    }
+}
+
+template <typename WT, typename ST>
+__device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
+                              long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB,
+                              int convSilu, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int P, int N, int C,
+                              WT* __restrict__ y, int rows) {
+    DYN_SMEM(float, sm);
+    constexpr int VS = Piece<ST>::n;
+    const int E = P + 2 * N, Di = H * P, stageFloats = pipeStageFloats<ST>(P, N);
+    float* cx = sm + 2 * stageFloats;  // [P], then cB [N] and cC [N]: the conv's outputs in input order
+    float* cB = cx + P;
+    float* cC = cB + N;
+    float* cz = cC + N;  // [P] silu(z + z_bias)
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int tpr = N / VS, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
+    const int sub = lane % tpr, n0 = VS * sub;
+    const int passes = (P + rowsPerPass - 1) / rowsPerPass;
+    const int items = rows * H;
+    int item = blockIdx.x;
+    if (item < items) pipeIssue<ST>(sm, item, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+    pdlWait();
+    if (item >= items) return;
+    pipeIssue<ST>(sm, item, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+    cpAsyncCommit();
+    for (int s = 0; item < items; item += gridDim.x, s ^= 1) {
+        const int next = item + gridDim.x;
+        float* nst = sm + (s ^ 1) * stageFloats;
+        if (next < items) {
+            pipeIssue<ST>(nst, next, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+            pipeIssue<ST>(nst, next, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+        }
+        cpAsyncCommit();
+        cpAsyncWaitAllButNewest();
+        __syncthreads();  // every thread's copies of this item have landed
+
+        const float* st = sm + s * stageFloats;
+        const ST* S0 = reinterpret_cast<const ST*>(st);
+        const float* win = st + P * N * (int)sizeof(ST) / 4;
+        const float* in = win + 3 * E;
+        const float* zv = in + E;
+        const float* dtv = zv + P;
+        const int b = item / H, h = item - b * H;
+        const int fresh = segFresh[b];
+        char* base = reinterpret_cast<char*>(segState[b]) + layerOff;
+        if ((int)threadIdx.x < E) {
+            const int e = threadIdx.x, cj = pipeChannel(e, h, H, P, N);
+            const float pw0 = fresh ? 0.0f : win[e], pw1 = fresh ? 0.0f : win[E + e], pw2 = fresh ? 0.0f : win[2 * E + e];
+            const float x = in[e];
+            const float4 kw = load4(convW + 4 * cj);
+            float acc = convB[cj];
+            const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
+            acc += k0 * pw0;
+            acc += k1 * pw1;
+            acc += k2 * pw2;
+            acc += k3 * x;
+            float* pwin = reinterpret_cast<float*>(base);
+            pwin[cj] = pw1;
+            pwin[C + cj] = pw2;
+            pwin[2 * C + cj] = x;
+            cx[e] = convSilu ? silu(acc) : acc;  // cx, cB and cC are contiguous: the e-th conv input
+        }
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(zv[p] + (zBias ? zBias[h * P + p] : 0.0f));
+        const float decay = expf(-softplus(dtv[0])), Dh = Dskip[h];
+        __syncthreads();
+        ST* S = reinterpret_cast<ST*>(base + ssmOff) + (size_t)h * P * N;
+        for (int i = 0; i < passes; i++) {
+            const int p = i * rowsPerPass + warp * rpw + lane / tpr;
+            const bool ok = p < P;
+            float sv[VS];
+            if (ok && !fresh) {
+                loadPiece(S0 + (size_t)p * N + n0, sv);
+            } else {
+#pragma unroll
+                for (int e = 0; e < VS; e++) sv[e] = 0.0f;
+            }
+            float acc = 0.0f;
+            if (ok) {
+                const float xv = cx[p];
+#pragma unroll
+                for (int e = 0; e < VS; e++) {
+                    sv[e] = sv[e] * decay + cB[n0 + e] * xv;
+                    acc += sv[e] * cC[n0 + e];
+                }
+                storePiece(S + (size_t)p * N + n0, sv);
+            }
+            for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+            if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
+        }
+        __syncthreads();  // this stage and cx..cC are free for the next item
+    }
+}
+
+#define PIPE_KERNELS(S, WT, SS, ST, MINB)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, MINB) conv_heads_pipe_##S##_##SS(                                \
+        const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
+        const float* convW, const float* convB, int convSilu, const float* Dskip, const float* zBias, int H, int P,     \
+        int N, int C, WT* y, int rows) {                                                                               \
+        convHeadsPipe<WT, ST>(proj, Rin, segFresh, segState, layerOff, ssmOff, convW, convB, convSilu, Dskip, zBias, H, \
+                              P, N, C, y, rows);                                                                       \
+    }                                                                                                                  \
+    EMU_KERNEL(conv_heads_pipe_##S##_##SS)
+
+// Minimum blocks per SM: what the shared memory of Llamba's head (64×64) allows, two stages.
+PIPE_KERNELS(f32, float, f32, float, 5)
+PIPE_KERNELS(f32, float, bf16, bf16, 8)
+PIPE_KERNELS(bf16, bf16, f32, float, 5)
+PIPE_KERNELS(bf16, bf16, bf16, bf16, 8)
+
 // ================================================================== mixer: runs of tokens
 
 // Causal depthwise conv for every token of a pass: xbc[r][j] from this segment's inputs and, before

@@ -388,7 +388,8 @@ public final class GpuBenchmark {
      * per-head state update, and two half-batches on two streams, started 0, 2 or 6 launch groups
      * apart (the two-stream split is off by default: it measured slower), also with the products
      * limited to 7/8, 3/4 or 2/3 of the SMs so that the other half's state update has SMs of its
-     * own. Restores the defaults.
+     * own; and one stream with the fused step taking one (sequence, head) item per block instead of
+     * the pipelined loop. Restores the defaults.
      */
     private Map<String, Object> decodeVariants(LlambaCudaModel m, StatePool pool, int b) {
         Map<String, Object> v = new LinkedHashMap<>();
@@ -408,7 +409,15 @@ public final class GpuBenchmark {
             v.put((String) x[0], (double) ms);
             line.append(String.format(" %s %.3f;", x[0], ms));
         }
-        m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused
+        // The fused step as before the pipelined kernel: one (sequence, head) item per block (conv_heads).
+        m.setDecodeOverlap(0, 2, true);
+        m.setPipelineHeads(false);
+        decode(m, pool, b, 4);
+        float perBlock = m.replayMillis(b, 10);
+        v.put("one stream, conv fused, one item per block", (double) perBlock);
+        line.append(String.format(" one stream, conv fused, one item per block %.3f;", perBlock));
+        m.setPipelineHeads(true);
+        m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused, pipelined
         out.println(line.append(')'));
         return v;
     }

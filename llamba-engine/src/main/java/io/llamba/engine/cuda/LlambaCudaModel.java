@@ -61,6 +61,14 @@ public final class LlambaCudaModel extends CudaModel {
     private int overlapGemmSms;
     /** The split decode step with the conv fused into the per-head kernel (when every head has its own qk group). */
     private boolean fuseConv = true;
+    /**
+     * The fused per-head step as a loop over (sequence, head) items in a resident grid, the next
+     * item's state copied to shared memory while the current one is computed (conv_heads_pipe).
+     */
+    private boolean pipelineHeads = true;
+    /** At most this many blocks for conv_heads_pipe (0: as many as are resident), so that tests on few sequences make blocks loop. */
+    private int pipeGridLimit;
+    private final int pipeSmem;
     private final int headsSmem;
     private final long slotBytes;
     private final int stepSmem;
@@ -68,7 +76,7 @@ public final class LlambaCudaModel extends CudaModel {
     private final ModelInfo info;
 
     private final DeviceBuffer h, proj, xbc, y, act, scratchState, yPart, scanScratch, decays;
-    private final Kernel kStep, kConvStep, kHeads, kConvHeads, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
+    private final Kernel kStep, kConvStep, kHeads, kConvHeads, kConvHeadsPipe, kConv, kWin, kScanChunks, kScanStates, kScanFinish;
     /** Batch-1 decode through every layer in one launch ({@link #launchLayersB1}): the kernel, its layer table and grid barrier. */
     private final Kernel kLayersB1;
     private final DeviceBuffer layerTable, gridBarrier;
@@ -106,6 +114,8 @@ public final class LlambaCudaModel extends CudaModel {
         this.scanSmem = 4 * (p0 * (n0 + 1) + chunk * (p0 + 1) + 2 * chunk * (n0 + 1) + chunk * (chunk + 1) + 3 * chunk);
         this.finishSmem = 4 * (p0 * (n0 + 1) + chunk * (n0 + 1) + chunk);
         this.headsSmem = 4 * (2 * p0 + 2 * n0);
+        int e0 = p0 + 2 * n0;
+        this.pipeSmem = 4 * (2 * (p0 * n0 * stBytes / 4 + 4 * e0 + p0 + 4) + 2 * p0 + 2 * n0);
 
         LlambaCudaWeights wts = null;
         boolean ok = false;
@@ -135,6 +145,7 @@ public final class LlambaCudaModel extends CudaModel {
             kConvStep = dev.kernel("conv_step");
             kHeads = dev.kernel("ssm_heads_" + ws + "_" + ss);
             kConvHeads = dev.kernel("conv_heads_" + ws + "_" + ss);
+            kConvHeadsPipe = dev.kernel("conv_heads_pipe_" + ws + "_" + ss);
             kConv = dev.kernel("conv_prefill");
             kWin = dev.kernel("conv_window_update");
             kScanChunks = dev.kernel("scan_chunks_" + ws + "_" + ss);
@@ -527,7 +538,14 @@ public final class LlambaCudaModel extends CudaModel {
                 }
             });
             g.add(() -> {
-                if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && kc - 1 <= MAX_CONV) {
+                if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && pipelineHeads && pipeSupported()) {
+                    int items = t * hh;
+                    int grid = Math.min(items, Math.max(1, dev.residentBlocksPerSm(kConvHeadsPipe, 256, pipeSmem)) * dev.multiprocessors());
+                    grid = pipeGridLimit > 0 ? Math.min(grid, pipeGridLimit) : grid;
+                    dev.launch(kConvHeadsPipe, grid, 1, 256, pipeSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
+                            .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(pp).i32(nn)
+                            .i32(ch).ptr(yr).i32(t));
+                } else if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && kc - 1 <= MAX_CONV) {
                     dev.launch(kConvHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
                             .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg)
                             .i32(pp).i32(nn).i32(ch).ptr(yr));
@@ -553,6 +571,17 @@ public final class LlambaCudaModel extends CudaModel {
         }
         g.add(() -> decodeHeadAndSample(r0, t, sample, w.head, w.finalNorm, d, hr, new MetaLayout(m.n(), 0).sampling()));
         return g;
+    }
+
+    /**
+     * conv_heads_pipe copies 16-byte runs (P, N, the conv channels and in_proj's rows multiples of
+     * four floats), convolves over d_conv 4 with a thread per x, B and C channel of the head, and
+     * keeps two stages in shared memory.
+     */
+    private boolean pipeSupported() {
+        int pp = c.headDim(), nn = c.dState();
+        return c.dConv() == 4 && pp % 4 == 0 && nn % 4 == 0 && c.convChannels() % 4 == 0 && c.inProjRows() % 4 == 0
+                && pp + 2 * nn <= 256 && pipeSmem <= dev.maxSharedMemoryPerBlock();
     }
 
     /** The per-head decode kernel takes d_state in 16-byte pieces, a power of two of them up to 32. */
@@ -608,10 +637,28 @@ public final class LlambaCudaModel extends CudaModel {
         }
     }
 
+    /**
+     * The fused per-head step (when it applies) as conv_heads_pipe, a resident grid that copies the
+     * next item while it computes the current (on by default), or as conv_heads, a block per item.
+     * Drops the captured graphs.
+     */
+    void setPipelineHeads(boolean on) {
+        setPipelineHeads(on, 0);
+    }
+
+    /** {@link #setPipelineHeads(boolean)} with conv_heads_pipe's grid limited to {@code gridLimit} blocks (0: no limit). */
+    void setPipelineHeads(boolean on, int gridLimit) {
+        try (Device.Scope _ = dev.enter()) {
+            pipelineHeads = on;
+            pipeGridLimit = Math.max(0, gridLimit);
+            dropGraphs();
+        }
+    }
+
     String tuning() {
         String oneLaunch = layersInOneLaunch(1) ? "; batch 1: layers in one launch" + (layersB1Grid > 0 ? " (" + layersB1Grid + " blocks)" : "") : "";
         return gemvTuning() + oneLaunch + "; split decode step from " + splitStepRows + " rows"
-                + (fuseConv ? " (conv fused)" : "") + "; two streams from "
+                + (fuseConv ? " (conv fused" + (pipelineHeads && pipeSupported() ? ", pipelined" : "") + ")" : "") + "; two streams from "
                 + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger
                 + (overlapGemmSms > 0 ? ", products on " + overlapGemmSms + " SMs" : ""));
     }

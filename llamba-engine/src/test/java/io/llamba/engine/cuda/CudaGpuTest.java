@@ -107,6 +107,45 @@ class CudaGpuTest extends OnCudaDevice {
     }
 
     /**
+     * The split decode step from one row on, the fused per-head step as the pipelined loop over
+     * (sequence, head) items with its grid cut to 3 blocks, so that every block takes several items
+     * and copies the next while it computes one (fixtures whose heads share qk groups take the
+     * separate conv instead): single-sequence steps and mixed batches against the reference, and the
+     * same bits as one item per block.
+     */
+    @ParameterizedTest
+    @MethodSource("fixtures")
+    void pipelinedHeadStepMatchesTheReference(String name) {
+        int[] ids = EmulatedCudaModelTest.longest(name).ids();
+        for (DType state : new DType[]{DType.F32, DType.BF16}) {
+            float[][] out = new float[2][];
+            for (int k = 0; k < 2; k++) {
+                try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
+                    m.tune(4, 256, 1, 4, 1);
+                    m.setPipelineHeads(k == 1, 3);
+                    out[k] = CudaModelRuns.logitsAtEveryPosition(m, ids);
+                    if (k == 1) {
+                        double tol = state == DType.BF16 ? EmulatedCudaModelTest.BF16_STATE_TOLERANCE : EmulatedCudaModelTest.tolerance(m);
+                        CudaFixtureCheck.Worst s = CudaFixtureCheck.steps(name, m);
+                        CudaFixtureCheck.Worst x = CudaFixtureCheck.mixed(name, m);
+                        System.out.printf("[gpu] fixture %-17s state %-4s, %s: step %.2e, mixed %.2e (tolerance %.0e)%n",
+                                name, state, m.tuning(), s.relative(), x.relative(), tol);
+                        for (CudaFixtureCheck.Worst w : List.of(s, x)) {
+                            assertThat(w.relative()).as(w.where()).isLessThanOrEqualTo(tol);
+                        }
+                    }
+                }
+            }
+            float maxDiff = 0;
+            for (int i = 0; i < out[0].length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(out[1][i] - out[0][i]));
+            }
+            System.out.printf("[gpu] fixture %-17s state %-4s: pipelined against one item per block, max |diff| %.3e%n", name, state, maxDiff);
+            assertThat(java.util.Arrays.equals(out[1], out[0])).as(name + ", state " + state + ": the same logits").isTrue();
+        }
+    }
+
+    /**
      * A random checkpoint of the real Llamba-1B shape, on the GPU and on the CPU backend: logits
      * of a 150-token prompt at every position (three scan chunks), then 12 greedy decode steps. F32 weights on the GPU
      * (the BF16 checkpoint widened exactly) must pick the CPU's tokens; BF16 weights stay close.

@@ -146,22 +146,49 @@ class EmulatedCudaModelTest {
 
     /**
      * Decode passes through the split mixer step (conv then a block per head, or the conv fused into
-     * the per-head kernel), as two halves on two streams, and the K-split GEMV.
+     * the per-head kernel, pipelined over items or one item per block), as two halves on two
+     * streams, and the K-split GEMV.
      */
     @Test
     void splitDecodeStepAndGemvVariantsMatchTheReference() {
         for (String name : List.of("base-f32", "grouped-bf16")) {
             for (DType state : List.of(DType.F32, DType.BF16)) {
-                for (boolean variant : List.of(false, true)) {
+                for (int variant = 0; variant < 3; variant++) {
                 try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
                     m.tune(4, 256, 1, 4, 1);
-                    m.setDecodeOverlap(variant ? 2 : 0, variant ? 3 : 0, variant == (state == DType.F32));
+                    // 0: one stream; 1: two halves on two streams; 2: one stream, the fused step one item per block.
+                    boolean twoStreams = variant == 1;
+                    m.setDecodeOverlap(twoStreams ? 2 : 0, twoStreams ? 3 : 0, variant == 2 || twoStreams == (state == DType.F32));
+                    m.setPipelineHeads(variant != 2);
                     double tol = state == DType.BF16 ? BF16_STATE_TOLERANCE : tolerance(m);
                     for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
                         assertThat(w.relative()).as(m.tuning() + ", state " + state + ": " + w.where()).isLessThanOrEqualTo(tol);
                     }
                 }
                 }
+            }
+        }
+    }
+
+    /**
+     * The fused per-head step as a pipelined loop over (sequence, head) items, two blocks here taking
+     * turns, gives the same bits as one item per block: the same arithmetic, item by item.
+     */
+    @Test
+    void pipelinedHeadStepEqualsOneItemPerBlock() {
+        for (String name : List.of("base-f32", "base-bf16")) {
+            int[] ids = longest(name).ids();
+            for (DType state : List.of(DType.F32, DType.BF16)) {
+                float[][] out = new float[2][];
+                for (int k = 0; k < 2; k++) {
+                    try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
+                        m.tune(4, 256, 1, 4, 1);
+                        m.setPipelineHeads(k == 1);
+                        assertThat(m.tuning()).contains(k == 1 ? "(conv fused, pipelined)" : "(conv fused)");
+                        out[k] = CudaModelRuns.logitsAtEveryPosition(m, ids);
+                    }
+                }
+                assertThat(java.util.Arrays.equals(out[1], out[0])).as(name + ", state " + state + ": the same logits").isTrue();
             }
         }
     }
