@@ -710,10 +710,12 @@ HEADS_KERNELS(f32, float, bf16, bf16)
 HEADS_KERNELS(bf16, bf16, f32, float)
 HEADS_KERNELS(bf16, bf16, bf16, bf16)
 
-// conv_heads_pipe: conv_heads as a loop over (sequence, head) items in a grid sized to be resident,
-// with a two-stage pipeline in shared memory. While the block computes item i, the state, conv
-// window and in_proj values of item i + grid are already on their way (cp.async, no registers
-// held). conv_heads loads one item per block in a burst, then computes and stores, so at batch 1024 an SM's memory
+// conv_heads_pipe: conv_heads with a run of consecutive (sequence, head) items per block (a
+// sequence's heads are adjacent in its state), through a two-stage pipeline in shared memory.
+// While the block computes item i, the state, conv window and in_proj values of item i + 1 are
+// already on their way (cp.async, no registers held). A run of a few items rather than a grid
+// sized to be resident: blocks that start late, on SMs still busy with the previous kernel, then
+// hold no more work than the others. conv_heads loads one item per block in a burst, then computes and stores, so at batch 1024 an SM's memory
 // traffic stops between a block's phases and each new block starts cold; its state moved at
 // 3.0 TB/s (F32) against a 4.2 TB/s copy. The arithmetic is conv_heads', item by item, in the same order.
 //
@@ -772,7 +774,7 @@ template <typename WT, typename ST>
 __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int* __restrict__ segFresh, const u64* __restrict__ segState,
                               long long layerOff, long long ssmOff, const float* __restrict__ convW, const float* __restrict__ convB,
                               int convSilu, const float* __restrict__ Dskip, const float* __restrict__ zBias, int H, int P, int N, int C,
-                              WT* __restrict__ y, int rows) {
+                              WT* __restrict__ y, int rows, int perBlock) {
     DYN_SMEM(float, sm);
     constexpr int VS = Piece<ST>::n;
     const int E = P + 2 * N, Di = H * P, stageFloats = pipeStageFloats<ST>(P, N);
@@ -784,15 +786,15 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
     const int tpr = N / VS, rpw = 32 / tpr, rowsPerPass = nwarps * rpw;
     const int sub = lane % tpr, n0 = VS * sub;
     const int passes = (P + rowsPerPass - 1) / rowsPerPass;
-    const int items = rows * H;
-    int item = blockIdx.x;
+    const int items = min(rows * H, (blockIdx.x + 1) * perBlock);
+    int item = blockIdx.x * perBlock;
     if (item < items) pipeIssue<ST>(sm, item, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
     pdlWait();
     if (item >= items) return;
     pipeIssue<ST>(sm, item, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
     cpAsyncCommit();
-    for (int s = 0; item < items; item += gridDim.x, s ^= 1) {
-        const int next = item + gridDim.x;
+    for (int s = 0; item < items; item++, s ^= 1) {
+        const int next = item + 1;
         float* nst = sm + (s ^ 1) * stageFloats;
         if (next < items) {
             pipeIssue<ST>(nst, next, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
@@ -863,9 +865,9 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
     extern "C" __global__ void __launch_bounds__(256, MINB) conv_heads_pipe_##S##_##SS(                                \
         const float* proj, int Rin, const int* segFresh, const u64* segState, long long layerOff, long long ssmOff,    \
         const float* convW, const float* convB, int convSilu, const float* Dskip, const float* zBias, int H, int P,     \
-        int N, int C, WT* y, int rows) {                                                                               \
+        int N, int C, WT* y, int rows, int perBlock) {                                                                 \
         convHeadsPipe<WT, ST>(proj, Rin, segFresh, segState, layerOff, ssmOff, convW, convB, convSilu, Dskip, zBias, H, \
-                              P, N, C, y, rows);                                                                       \
+                              P, N, C, y, rows, perBlock);                                                             \
     }                                                                                                                  \
     EMU_KERNEL(conv_heads_pipe_##S##_##SS)
 

@@ -389,7 +389,7 @@ public final class GpuBenchmark {
      * apart (the two-stream split is off by default: it measured slower), also with the products
      * limited to 7/8, 3/4 or 2/3 of the SMs so that the other half's state update has SMs of its
      * own; and one stream with the fused step taking one (sequence, head) item per block instead of
-     * the pipelined loop. Restores the defaults.
+     * a pipelined run of 8, or runs of 2, 4, 16 and 32. Restores the defaults.
      */
     private Map<String, Object> decodeVariants(LlambaCudaModel m, StatePool pool, int b) {
         Map<String, Object> v = new LinkedHashMap<>();
@@ -409,14 +409,18 @@ public final class GpuBenchmark {
             v.put((String) x[0], (double) ms);
             line.append(String.format(" %s %.3f;", x[0], ms));
         }
-        // The fused step as before the pipelined kernel: one (sequence, head) item per block (conv_heads).
+        // The fused step as before the pipelined kernel (one (sequence, head) item per block, conv_heads),
+        // and pipelined over runs of other lengths than the default 8.
         m.setDecodeOverlap(0, 2, true);
-        m.setPipelineHeads(false);
-        decode(m, pool, b, 4);
-        float perBlock = m.replayMillis(b, 10);
-        v.put("one stream, conv fused, one item per block", (double) perBlock);
-        line.append(String.format(" one stream, conv fused, one item per block %.3f;", perBlock));
-        m.setPipelineHeads(true);
+        for (int items : new int[]{0, 2, 4, 16, 32}) {
+            m.setPipelineItems(items);
+            decode(m, pool, b, 4);
+            float ms = m.replayMillis(b, 10);
+            String name = items == 0 ? "one stream, conv fused, one item per block" : "one stream, conv fused, pipelined over " + items + " items";
+            v.put(name, (double) ms);
+            line.append(String.format(" %s %.3f;", name, ms));
+        }
+        m.setPipelineItems(8);
         m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused, pipelined
         out.println(line.append(')'));
         return v;

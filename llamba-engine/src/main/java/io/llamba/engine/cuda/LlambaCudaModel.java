@@ -62,12 +62,11 @@ public final class LlambaCudaModel extends CudaModel {
     /** The split decode step with the conv fused into the per-head kernel (when every head has its own qk group). */
     private boolean fuseConv = true;
     /**
-     * The fused per-head step as a loop over (sequence, head) items in a resident grid, the next
-     * item's state copied to shared memory while the current one is computed (conv_heads_pipe).
+     * The fused per-head step with a run of (sequence, head) items per block, the next item's state
+     * copied to shared memory while the current one is computed (conv_heads_pipe); 0: one item per
+     * block (conv_heads).
      */
-    private boolean pipelineHeads = true;
-    /** At most this many blocks for conv_heads_pipe (0: as many as are resident), so that tests on few sequences make blocks loop. */
-    private int pipeGridLimit;
+    private int pipeItems = 8;
     private final int pipeSmem;
     private final int headsSmem;
     private final long slotBytes;
@@ -538,13 +537,11 @@ public final class LlambaCudaModel extends CudaModel {
                 }
             });
             g.add(() -> {
-                if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && pipelineHeads && pipeSupported()) {
-                    int items = t * hh;
-                    int grid = Math.min(items, Math.max(1, dev.residentBlocksPerSm(kConvHeadsPipe, 256, pipeSmem)) * dev.multiprocessors());
-                    grid = pipeGridLimit > 0 ? Math.min(grid, pipeGridLimit) : grid;
+                if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && pipeItems > 0 && pipeSupported()) {
+                    int grid = (t * hh + pipeItems - 1) / pipeItems;
                     dev.launch(kConvHeadsPipe, grid, 1, 256, pipeSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
                             .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(pp).i32(nn)
-                            .i32(ch).ptr(yr).i32(t));
+                            .i32(ch).ptr(yr).i32(t).i32(pipeItems));
                 } else if (t >= splitStepRows && splitStepSupported() && fuseConv && hh == gg && kc - 1 <= MAX_CONV) {
                     dev.launch(kConvHeads, hh, t, 256, headsSmem, new KernelArgs().ptr(pr).i32(rin).ptr(fresh).ptr(states).i64(layerOff)
                             .i64(ssmOffset).ptr(L.convW()).ptr(L.convB()).i32(kc).i32(silu).ptr(L.dSkip()).ptr(L.zBias()).i32(hh).i32(gg)
@@ -638,19 +635,13 @@ public final class LlambaCudaModel extends CudaModel {
     }
 
     /**
-     * The fused per-head step (when it applies) as conv_heads_pipe, a resident grid that copies the
-     * next item while it computes the current (on by default), or as conv_heads, a block per item.
-     * Drops the captured graphs.
+     * The fused per-head step (when it applies) as conv_heads_pipe with {@code items} consecutive
+     * (sequence, head) items per block, copying the next item while it computes the current (8 by
+     * default), or with 0 as conv_heads, one item per block. Drops the captured graphs.
      */
-    void setPipelineHeads(boolean on) {
-        setPipelineHeads(on, 0);
-    }
-
-    /** {@link #setPipelineHeads(boolean)} with conv_heads_pipe's grid limited to {@code gridLimit} blocks (0: no limit). */
-    void setPipelineHeads(boolean on, int gridLimit) {
+    void setPipelineItems(int items) {
         try (Device.Scope _ = dev.enter()) {
-            pipelineHeads = on;
-            pipeGridLimit = Math.max(0, gridLimit);
+            pipeItems = Math.max(0, items);
             dropGraphs();
         }
     }
@@ -658,7 +649,7 @@ public final class LlambaCudaModel extends CudaModel {
     String tuning() {
         String oneLaunch = layersInOneLaunch(1) ? "; batch 1: layers in one launch" + (layersB1Grid > 0 ? " (" + layersB1Grid + " blocks)" : "") : "";
         return gemvTuning() + oneLaunch + "; split decode step from " + splitStepRows + " rows"
-                + (fuseConv ? " (conv fused" + (pipelineHeads && pipeSupported() ? ", pipelined" : "") + ")" : "") + "; two streams from "
+                + (fuseConv ? " (conv fused" + (pipeItems > 0 && pipeSupported() ? ", pipelined over " + pipeItems + " items" : "") + ")" : "") + "; two streams from "
                 + (overlapRows == Integer.MAX_VALUE ? "never" : overlapRows + " rows, stagger " + overlapStagger
                 + (overlapGemmSms > 0 ? ", products on " + overlapGemmSms + " SMs" : ""));
     }

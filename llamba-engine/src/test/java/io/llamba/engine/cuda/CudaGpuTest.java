@@ -108,8 +108,7 @@ class CudaGpuTest extends OnCudaDevice {
 
     /**
      * The split decode step from one row on, the fused per-head step as the pipelined loop over
-     * (sequence, head) items with its grid cut to 3 blocks, so that every block takes several items
-     * and copies the next while it computes one (fixtures whose heads share qk groups take the
+     * (sequence, head) items, 3 per block, so that runs end inside a sequence's heads (fixtures whose heads share qk groups take the
      * separate conv instead): single-sequence steps and mixed batches against the reference, and the
      * same bits as one item per block.
      */
@@ -122,7 +121,7 @@ class CudaGpuTest extends OnCudaDevice {
             for (int k = 0; k < 2; k++) {
                 try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
                     m.tune(4, 256, 1, 4, 1);
-                    m.setPipelineHeads(k == 1, 3);
+                    m.setPipelineItems(k == 1 ? 3 : 0);
                     out[k] = CudaModelRuns.logitsAtEveryPosition(m, ids);
                     if (k == 1) {
                         double tol = state == DType.BF16 ? EmulatedCudaModelTest.BF16_STATE_TOLERANCE : EmulatedCudaModelTest.tolerance(m);

@@ -159,7 +159,7 @@ class EmulatedCudaModelTest {
                     // 0: one stream; 1: two halves on two streams; 2: one stream, the fused step one item per block.
                     boolean twoStreams = variant == 1;
                     m.setDecodeOverlap(twoStreams ? 2 : 0, twoStreams ? 3 : 0, variant == 2 || twoStreams == (state == DType.F32));
-                    m.setPipelineHeads(variant != 2);
+                    m.setPipelineItems(variant == 2 ? 0 : 8);
                     double tol = state == DType.BF16 ? BF16_STATE_TOLERANCE : tolerance(m);
                     for (CudaFixtureCheck.Worst w : List.of(CudaFixtureCheck.steps(name, m), CudaFixtureCheck.mixed(name, m))) {
                         assertThat(w.relative()).as(m.tuning() + ", state " + state + ": " + w.where()).isLessThanOrEqualTo(tol);
@@ -171,24 +171,28 @@ class EmulatedCudaModelTest {
     }
 
     /**
-     * The fused per-head step as a pipelined loop over (sequence, head) items, two blocks here taking
-     * turns, gives the same bits as one item per block: the same arithmetic, item by item.
+     * The fused per-head step pipelined over runs of (sequence, head) items (3, so that runs end
+     * inside a sequence's heads, and 8) gives the same bits as one item per block: the same
+     * arithmetic, item by item.
      */
     @Test
     void pipelinedHeadStepEqualsOneItemPerBlock() {
         for (String name : List.of("base-f32", "base-bf16")) {
             int[] ids = longest(name).ids();
             for (DType state : List.of(DType.F32, DType.BF16)) {
-                float[][] out = new float[2][];
-                for (int k = 0; k < 2; k++) {
+                float[][] out = new float[3][];
+                int[] runs = {0, 3, 8};
+                for (int k = 0; k < 3; k++) {
                     try (LlambaCudaModel m = CudaFixtureCheck.load(name, dev, null, state, true)) {
                         m.tune(4, 256, 1, 4, 1);
-                        m.setPipelineHeads(k == 1);
-                        assertThat(m.tuning()).contains(k == 1 ? "(conv fused, pipelined)" : "(conv fused)");
+                        m.setPipelineItems(runs[k]);
+                        assertThat(m.tuning()).contains(k > 0 ? "(conv fused, pipelined over " + runs[k] + " items)" : "(conv fused)");
                         out[k] = CudaModelRuns.logitsAtEveryPosition(m, ids);
                     }
                 }
-                assertThat(java.util.Arrays.equals(out[1], out[0])).as(name + ", state " + state + ": the same logits").isTrue();
+                for (int k = 1; k < 3; k++) {
+                    assertThat(java.util.Arrays.equals(out[k], out[0])).as(name + ", state " + state + ", runs of " + runs[k] + ": the same logits").isTrue();
+                }
             }
         }
     }
