@@ -721,12 +721,15 @@ HEADS_KERNELS(bf16, bf16, bf16, bf16)
 //
 // Needs d_conv 4, every head its own qk group (H == G), P + 2N ≤ blockDim, and 16-byte runs (P, N,
 // C and Rin multiples of 4): the host checks them and takes conv_heads otherwise.
-// Shared memory: two stages of [state P×N ST | window 3×E | in_proj E | z P | dt, padded to 4]
-// floats (E = P + 2N), then cx[P], cB[N], cC[N], cz[P].
+// The head's conv weights and biases, z_bias and D come through the stages too: read from global
+// memory in the compute step, their round trip (L2, ~1 µs) was on every item's critical path.
+// Shared memory: two stages of [state P×N ST | window 3×E | in_proj E | z P | dt, padded to 4 |
+// conv weights 4×E | conv bias E | z_bias P | D, padded to 4] floats (E = P + 2N), then cx[P],
+// cB[N], cC[N], cz[P].
 template <typename ST>
 __device__ __forceinline__ int pipeStageFloats(int P, int N) {
     const int E = P + 2 * N;
-    return P * N * (int)sizeof(ST) / 4 + 3 * E + E + P + 4;
+    return P * N * (int)sizeof(ST) / 4 + 9 * E + 2 * P + 8;
 }
 
 // The conv channel of the e-th of a head's P + 2N conv inputs: its x, then its B, then its C.
@@ -740,14 +743,26 @@ __device__ __forceinline__ int pipeChannel(int e, int h, int H, int P, int N) {
 template <typename ST>
 __device__ __forceinline__ void pipeIssue(float* stage, int item, bool stateAndWindow, const float* __restrict__ proj, int Rin,
                                           const int* __restrict__ segFresh, const u64* __restrict__ segState, long long layerOff,
-                                          long long ssmOff, int H, int P, int N, int C) {
+                                          long long ssmOff, int H, int P, int N, int C, const float* __restrict__ convW,
+                                          const float* __restrict__ convB, const float* __restrict__ zBias, const float* __restrict__ Dskip) {
     const int b = item / H, h = item - b * H, E = P + 2 * N, Di = H * P;
     float* st = stage;
     float* win = st + P * N * (int)sizeof(ST) / 4;
     float* in = win + 3 * E;
     float* z = in + E;
     float* dt = z + P;
+    float* cw = dt + 4;
+    float* cb = cw + 4 * E;
+    float* zb = cb + E;
+    float* dsk = zb + P;
     if (stateAndWindow) {
+        const int qb = E / 4, qz = zBias ? P / 4 : 0;
+        for (int c = threadIdx.x; c <= E + qb + qz; c += blockDim.x) {
+            if (c < E) cpAsync16(cw + 4 * c, convW + 4 * pipeChannel(c, h, H, P, N));
+            else if (c < E + qb) cpAsync16(cb + 4 * (c - E), convB + pipeChannel(4 * (c - E), h, H, P, N));
+            else if (c < E + qb + qz) cpAsync16(zb + 4 * (c - E - qb), zBias + h * P + 4 * (c - E - qb));
+            else cpAsync4(dsk, Dskip + h);
+        }
         if (segFresh[b]) return;  // zeros, which the compute step puts in itself
         const char* base = reinterpret_cast<const char*>(segState[b]) + layerOff;
         const char* src = base + ssmOff + (size_t)h * P * N * sizeof(ST);
@@ -788,17 +803,17 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
     const int passes = (P + rowsPerPass - 1) / rowsPerPass;
     const int items = min(rows * H, (blockIdx.x + 1) * perBlock);
     int item = blockIdx.x * perBlock;
-    if (item < items) pipeIssue<ST>(sm, item, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+    if (item < items) pipeIssue<ST>(sm, item, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C, convW, convB, zBias, Dskip);
     pdlWait();
     if (item >= items) return;
-    pipeIssue<ST>(sm, item, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+    pipeIssue<ST>(sm, item, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C, convW, convB, zBias, Dskip);
     cpAsyncCommit();
     for (int s = 0; item < items; item++, s ^= 1) {
         const int next = item + 1;
         float* nst = sm + (s ^ 1) * stageFloats;
         if (next < items) {
-            pipeIssue<ST>(nst, next, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
-            pipeIssue<ST>(nst, next, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C);
+            pipeIssue<ST>(nst, next, true, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C, convW, convB, zBias, Dskip);
+            pipeIssue<ST>(nst, next, false, proj, Rin, segFresh, segState, layerOff, ssmOff, H, P, N, C, convW, convB, zBias, Dskip);
         }
         cpAsyncCommit();
         cpAsyncWaitAllButNewest();
@@ -810,6 +825,10 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
         const float* in = win + 3 * E;
         const float* zv = in + E;
         const float* dtv = zv + P;
+        const float* cw = dtv + 4;
+        const float* cb = cw + 4 * E;
+        const float* zb = cb + E;
+        const float* dsk = zb + P;
         const int b = item / H, h = item - b * H;
         const int fresh = segFresh[b];
         char* base = reinterpret_cast<char*>(segState[b]) + layerOff;
@@ -817,8 +836,8 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
             const int e = threadIdx.x, cj = pipeChannel(e, h, H, P, N);
             const float pw0 = fresh ? 0.0f : win[e], pw1 = fresh ? 0.0f : win[E + e], pw2 = fresh ? 0.0f : win[2 * E + e];
             const float x = in[e];
-            const float4 kw = load4(convW + 4 * cj);
-            float acc = convB[cj];
+            const float4 kw = load4(cw + 4 * e);
+            float acc = cb[e];
             const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
             acc += k0 * pw0;
             acc += k1 * pw1;
@@ -830,8 +849,8 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
             pwin[2 * C + cj] = x;
             cx[e] = convSilu ? silu(acc) : acc;  // cx, cB and cC are contiguous: the e-th conv input
         }
-        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(zv[p] + (zBias ? zBias[h * P + p] : 0.0f));
-        const float decay = expf(-softplus(dtv[0])), Dh = Dskip[h];
+        for (int p = threadIdx.x; p < P; p += blockDim.x) cz[p] = silu(zv[p] + (zBias ? zb[p] : 0.0f));
+        const float decay = expf(-softplus(dtv[0])), Dh = dsk[0];
         __syncthreads();
         ST* S = reinterpret_cast<ST*>(base + ssmOff) + (size_t)h * P * N;
         for (int i = 0; i < passes; i++) {
@@ -872,10 +891,10 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
     EMU_KERNEL(conv_heads_pipe_##S##_##SS)
 
 // Minimum blocks per SM: what the shared memory of Llamba's head (64×64) allows, two stages.
-PIPE_KERNELS(f32, float, f32, float, 5)
-PIPE_KERNELS(f32, float, bf16, bf16, 8)
-PIPE_KERNELS(bf16, bf16, f32, float, 5)
-PIPE_KERNELS(bf16, bf16, bf16, bf16, 8)
+PIPE_KERNELS(f32, float, f32, float, 4)
+PIPE_KERNELS(f32, float, bf16, bf16, 6)
+PIPE_KERNELS(bf16, bf16, f32, float, 4)
+PIPE_KERNELS(bf16, bf16, bf16, bf16, 6)
 
 // ================================================================== mixer: runs of tokens
 

@@ -114,7 +114,7 @@ public final class LlambaCudaModel extends CudaModel {
         this.finishSmem = 4 * (p0 * (n0 + 1) + chunk * (n0 + 1) + chunk);
         this.headsSmem = 4 * (2 * p0 + 2 * n0);
         int e0 = p0 + 2 * n0;
-        this.pipeSmem = 4 * (2 * (p0 * n0 * stBytes / 4 + 4 * e0 + p0 + 4) + 2 * p0 + 2 * n0);
+        this.pipeSmem = 4 * (2 * (p0 * n0 * stBytes / 4 + 9 * e0 + 2 * p0 + 8) + 2 * p0 + 2 * n0); // see pipeStageFloats in llamba.cu
 
         LlambaCudaWeights wts = null;
         boolean ok = false;
