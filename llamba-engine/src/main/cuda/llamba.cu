@@ -715,9 +715,12 @@ HEADS_KERNELS(bf16, bf16, bf16, bf16)
 // While the block computes item i, the state, conv window and in_proj values of item i + 1 are
 // already on their way (cp.async, no registers held). A run of a few items rather than a grid
 // sized to be resident: blocks that start late, on SMs still busy with the previous kernel, then
-// hold no more work than the others. conv_heads loads one item per block in a burst, then computes and stores, so at batch 1024 an SM's memory
-// traffic stops between a block's phases and each new block starts cold; its state moved at
-// 3.0 TB/s (F32) against a 4.2 TB/s copy. The arithmetic is conv_heads', item by item, in the same order.
+// hold no more work than the others. conv_heads loads one item per block in a burst, then
+// computes and stores, so an SM's memory traffic stops between a block's phases and each new block
+// starts cold. The arithmetic is conv_heads', item by item, in the same order: the same bits.
+// Measured on an H100 (docs/benchmarks/gpu.md): 3-5 % off a decode step at batch 256 to 1024 with
+// BF16 state, up to 2 % slower with F32 state, whose two stages allow only 4 blocks per SM; so the
+// host takes it for BF16 state only.
 //
 // Needs d_conv 4, every head its own qk group (H == G), P + 2N ≤ blockDim, and 16-byte runs (P, N,
 // C and Rin multiples of 4): the host checks them and takes conv_heads otherwise.

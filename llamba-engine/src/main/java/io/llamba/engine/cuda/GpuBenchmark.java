@@ -388,8 +388,8 @@ public final class GpuBenchmark {
      * per-head state update, and two half-batches on two streams, started 0, 2 or 6 launch groups
      * apart (the two-stream split is off by default: it measured slower), also with the products
      * limited to 7/8, 3/4 or 2/3 of the SMs so that the other half's state update has SMs of its
-     * own; and one stream with the fused step taking one (sequence, head) item per block instead of
-     * a pipelined run of 8, or runs of 2, 4, 16 and 32. Restores the defaults.
+     * own; and one stream with the fused step taking one (sequence, head) item per block or
+     * pipelined runs of 2, 4, 8 and 16. Restores the defaults.
      */
     private Map<String, Object> decodeVariants(LlambaCudaModel m, StatePool pool, int b) {
         Map<String, Object> v = new LinkedHashMap<>();
@@ -409,10 +409,10 @@ public final class GpuBenchmark {
             v.put((String) x[0], (double) ms);
             line.append(String.format(" %s %.3f;", x[0], ms));
         }
-        // The fused step as before the pipelined kernel (one (sequence, head) item per block, conv_heads),
-        // and pipelined over runs of other lengths than the default 8.
+        // The fused step with one (sequence, head) item per block (conv_heads) and pipelined over runs
+        // of 2 to 16 items (conv_heads_pipe); the default is one of them.
         m.setDecodeOverlap(0, 2, true);
-        for (int items : new int[]{0, 2, 4, 16, 32}) {
+        for (int items : new int[]{0, 2, 4, 8, 16}) {
             m.setPipelineItems(items);
             decode(m, pool, b, 4);
             float ms = m.replayMillis(b, 10);
@@ -420,7 +420,7 @@ public final class GpuBenchmark {
             v.put(name, (double) ms);
             line.append(String.format(" %s %.3f;", name, ms));
         }
-        m.setPipelineItems(8);
+        m.setPipelineItems(m.defaultPipelineItems());
         m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused, pipelined
         out.println(line.append(')'));
         return v;

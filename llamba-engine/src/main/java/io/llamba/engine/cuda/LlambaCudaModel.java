@@ -64,9 +64,9 @@ public final class LlambaCudaModel extends CudaModel {
     /**
      * The fused per-head step with a run of (sequence, head) items per block, the next item's state
      * copied to shared memory while the current one is computed (conv_heads_pipe); 0: one item per
-     * block (conv_heads).
+     * block (conv_heads). See {@link #defaultPipelineItems()}.
      */
-    private int pipeItems = 8;
+    private int pipeItems;
     private final int pipeSmem;
     private final int headsSmem;
     private final long slotBytes;
@@ -114,6 +114,7 @@ public final class LlambaCudaModel extends CudaModel {
         this.finishSmem = 4 * (p0 * (n0 + 1) + chunk * (n0 + 1) + chunk);
         this.headsSmem = 4 * (2 * p0 + 2 * n0);
         int e0 = p0 + 2 * n0;
+        this.pipeItems = defaultPipelineItems();
         this.pipeSmem = 4 * (2 * (p0 * n0 * stBytes / 4 + 9 * e0 + 2 * p0 + 8) + 2 * p0 + 2 * n0); // see pipeStageFloats in llamba.cu
 
         LlambaCudaWeights wts = null;
@@ -635,9 +636,19 @@ public final class LlambaCudaModel extends CudaModel {
     }
 
     /**
+     * Runs of 4 items per block with BF16 state, one item per block with F32 state. Measured on an
+     * H100 at batch 256 to 1024 (bench-gpu, docs/benchmarks/gpu.md): with BF16 state the pipelined
+     * runs took 3-5 % less per decode step; with F32 state (twice the bytes per item, 4 blocks per
+     * SM for the shared memory of two stages) they were up to 2 % slower.
+     */
+    int defaultPipelineItems() {
+        return stateType == DType.BF16 ? 4 : 0;
+    }
+
+    /**
      * The fused per-head step (when it applies) as conv_heads_pipe with {@code items} consecutive
-     * (sequence, head) items per block, copying the next item while it computes the current (8 by
-     * default), or with 0 as conv_heads, one item per block. Drops the captured graphs.
+     * (sequence, head) items per block, copying the next item while it computes the current, or
+     * with 0 as conv_heads, one item per block. Drops the captured graphs.
      */
     void setPipelineItems(int items) {
         try (Device.Scope _ = dev.enter()) {
