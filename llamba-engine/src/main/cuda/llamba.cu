@@ -537,36 +537,6 @@ extern "C" __global__ void conv_step(const float* __restrict__ proj, int Rin, in
 }
 EMU_KERNEL(conv_step)
 
-// One thread's piece of row p of a head's state update, S ← decay·S + x⊗B, y = S·C + D·x, gated
-// (yh: the head's outputs), and the conv of one channel over d_conv 4: shared by conv_heads and
-// conv_heads_pipe, so that both give the same bits.
-template <typename WT, typename ST, int VS>
-__device__ __forceinline__ void headRow(float* sv, bool ok, int p, int n0, int tpr, int sub, int N, float decay, float Dh,
-                                        const float* cx, const float* cB, const float* cC, const float* cz, ST* S, WT* yh) {
-    float acc = 0.0f;
-    if (ok) {
-        const float xv = cx[p];
-#pragma unroll
-        for (int e = 0; e < VS; e++) {
-            sv[e] = sv[e] * decay + cB[n0 + e] * xv;
-            acc += sv[e] * cC[n0 + e];
-        }
-        storePiece(S + (size_t)p * N + n0, sv);
-    }
-    for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
-    if (ok && sub == 0) yh[p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
-}
-
-__device__ __forceinline__ float conv4(float4 kw, float bias, float w0, float w1, float w2, float in) {
-    float acc = bias;
-    const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
-    acc += k0 * w0;
-    acc += k1 * w1;
-    acc += k2 * w2;
-    acc += k3 * in;
-    return acc;
-}
-
 // ssm_heads: S ← decay·S + x⊗B, y = S·C + D·x, gated, for one head of one sequence, the state in
 // 16-byte pieces (d_state a multiple of the piece, N/piece a power of two ≤ 32).
 //
@@ -635,7 +605,13 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
     if (pre) {
         if (cj >= 0) {
             const float in = pr[cj];  // issued with the conv weights' loads: one round trip
-            const float acc = conv4(load4(convW + 4 * cj), convB[cj], pw0, pw1, pw2, in);
+            const float4 kw = load4(convW + 4 * cj);
+            float acc = convB[cj];
+            const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
+            acc += k0 * pw0;
+            acc += k1 * pw1;
+            acc += k2 * pw2;
+            acc += k3 * in;
             pwin[cj] = pw1;
             pwin[C + cj] = pw2;
             pwin[2 * C + cj] = in;
@@ -697,7 +673,18 @@ __device__ void ssmHeads(const float* __restrict__ xbc, const float* __restrict_
                 for (int e = 0; e < VS; e++) sv[e] = s[k][e];
             }
         if (i >= SB && ok && !fresh) loadPiece(S + (size_t)p * N + n0, sv);
-        headRow<WT, ST, VS>(sv, ok, p, n0, tpr, sub, N, decay, Dh, cx, cB, cC, cz, S, y + (size_t)b * Di + h * P);
+        float acc = 0.0f;
+        if (ok) {
+            const float xv = cx[p];
+#pragma unroll
+            for (int e = 0; e < VS; e++) {
+                sv[e] = sv[e] * decay + cB[n0 + e] * xv;
+                acc += sv[e] * cC[n0 + e];
+            }
+            storePiece(S + (size_t)p * N + n0, sv);
+        }
+        for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+        if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
     }
 }
 
@@ -852,7 +839,13 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
             const int e = threadIdx.x, cj = pipeChannel(e, h, H, P, N);
             const float pw0 = fresh ? 0.0f : win[e], pw1 = fresh ? 0.0f : win[E + e], pw2 = fresh ? 0.0f : win[2 * E + e];
             const float x = in[e];
-            const float acc = conv4(load4(cw + 4 * e), cb[e], pw0, pw1, pw2, x);
+            const float4 kw = load4(cw + 4 * e);
+            float acc = cb[e];
+            const float k0 = kw.x, k1 = kw.y, k2 = kw.z, k3 = kw.w;
+            acc += k0 * pw0;
+            acc += k1 * pw1;
+            acc += k2 * pw2;
+            acc += k3 * x;
             float* pwin = reinterpret_cast<float*>(base);
             pwin[cj] = pw1;
             pwin[C + cj] = pw2;
@@ -873,7 +866,18 @@ __device__ void convHeadsPipe(const float* __restrict__ proj, int Rin, const int
 #pragma unroll
                 for (int e = 0; e < VS; e++) sv[e] = 0.0f;
             }
-            headRow<WT, ST, VS>(sv, ok, p, n0, tpr, sub, N, decay, Dh, cx, cB, cC, cz, S, y + (size_t)b * Di + h * P);
+            float acc = 0.0f;
+            if (ok) {
+                const float xv = cx[p];
+#pragma unroll
+                for (int e = 0; e < VS; e++) {
+                    sv[e] = sv[e] * decay + cB[n0 + e] * xv;
+                    acc += sv[e] * cC[n0 + e];
+                }
+                storePiece(S + (size_t)p * N + n0, sv);
+            }
+            for (int o = tpr >> 1; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+            if (ok && sub == 0) y[(size_t)b * Di + h * P + p] = cvt<WT>((acc + Dh * cx[p]) * cz[p]);
         }
         __syncthreads();  // this stage and cx..cC are free for the next item
     }
