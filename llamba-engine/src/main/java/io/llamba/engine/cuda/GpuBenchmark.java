@@ -421,7 +421,7 @@ public final class GpuBenchmark {
             line.append(String.format(" %s %.3f;", name, ms));
         }
         m.setPipelineItems(m.defaultPipelineItems());
-        m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused, pipelined
+        m.setDecodeOverlap(0, 2, true); // the defaults: one stream, conv fused (pipelined with BF16 state only)
         out.println(line.append(')'));
         return v;
     }

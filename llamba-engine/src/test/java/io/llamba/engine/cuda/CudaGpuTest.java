@@ -107,10 +107,10 @@ class CudaGpuTest extends OnCudaDevice {
     }
 
     /**
-     * The split decode step from one row on, the fused per-head step as the pipelined loop over
-     * (sequence, head) items, 3 per block, so that runs end inside a sequence's heads (fixtures whose heads share qk groups take the
-     * separate conv instead): single-sequence steps and mixed batches against the reference, and the
-     * same bits as one item per block.
+     * The split decode step from one row on, the fused per-head step pipelined over runs of 3
+     * (sequence, head) items, so that runs end inside a sequence's heads (fixtures whose heads share
+     * qk groups take the separate conv instead): single-sequence steps and mixed batches against the
+     * reference, and the same bits as one item per block.
      */
     @ParameterizedTest
     @MethodSource("fixtures")
